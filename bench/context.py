@@ -1,0 +1,115 @@
+"""Settings of one benchmark invocation and the helpers every scenario shares.
+
+Sizes differ between the full run (the figures the issue asks for) and ``--quick`` (a smoke run
+under two minutes); everything else is the same code path, so the quick run exercises all of it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["BENCH_DIR", "REPO_ROOT", "Context", "Settings", "jobsphere_command"]
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and repeats; see :meth:`full` and :meth:`quick`."""
+
+    quick: bool
+    repeat: int
+    small_jobs: int  # the dlt comparison and the incremental runs
+    large_jobs: int  # the fetch-floor comparison and the memory figure
+    latencies_ms: tuple[float, ...] = (0.0, 20.0)
+    dlt_latencies_ms: tuple[float, ...] = (0.0, 20.0)
+    dlt_repeat: int = 1
+    sequential_floor_large_latencies_ms: tuple[float, ...] = (0.0,)
+    transform_rows: int = 1_000_000
+    webhook_burst_events: int = 5_000
+    webhook_paced_seconds: float = 10.0
+    webhook_rate: float = 200.0
+
+    @classmethod
+    def full(cls, repeat: int | None = None) -> Settings:
+        return cls(
+            quick=False,
+            repeat=repeat or 3,
+            small_jobs=100_000,
+            large_jobs=1_000_000,
+            dlt_repeat=min(repeat or 3, 2),
+        )
+
+    @classmethod
+    def quick_run(cls, repeat: int | None = None) -> Settings:
+        return cls(
+            quick=True,
+            repeat=repeat or 1,
+            small_jobs=20_000,
+            large_jobs=100_000,
+            dlt_latencies_ms=(0.0,),
+            dlt_repeat=1,
+            transform_rows=100_000,
+            webhook_burst_events=1_000,
+            webhook_paced_seconds=3.0,
+        )
+
+
+@dataclass
+class Context:
+    """Per-invocation state: settings, a scratch directory and the child environment."""
+
+    settings: Settings
+    work_dir: Path
+    started: float = field(default_factory=time.monotonic)
+
+    def log(self, message: str) -> None:
+        elapsed = time.monotonic() - self.started
+        print(f"[bench {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def fresh_dir(self, name: str) -> Path:
+        """An empty directory under the scratch area (emptied if a previous run left it)."""
+        path = self.work_dir / name
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment for measured children: no telemetry, a private Prefect home.
+
+        ``PREFECT_API_URL`` is removed unless given, so a child runs ephemeral Prefect unless the
+        scenario deliberately points it at the bench's own server.
+        """
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key != "PREFECT_API_URL" and not key.startswith("JOBSPHERE_")
+        }
+        env.update(
+            {
+                "PYTHONPATH": str(REPO_ROOT),
+                "PREFECT_HOME": str(self.work_dir / "prefect-home"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "DO_NOT_TRACK": "1",
+                "PREFECT_LOGGING_LEVEL": env.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+                "RUNTIME__DLTHUB_TELEMETRY": "false",
+            }
+        )
+        env.update(extra)
+        return env
+
+
+def jobsphere_command() -> list[str] | None:
+    """How to start our CLI as a whole process, or None while ``flows.cli`` does not exist."""
+    if not (REPO_ROOT / "flows" / "cli.py").exists():
+        return None
+    script = Path(sys.executable).parent / "jobsphere"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from flows.cli import main; sys.exit(main())"]

@@ -1,0 +1,166 @@
+"""Measuring one whole process: wall time, CPU time and peak memory of it and its children.
+
+Each measured command is started fresh and reaped with ``os.wait4``, so the kernel's resource
+usage for that one child (which includes every descendant it waited for) is per run, never mixed
+with earlier runs the way ``RUSAGE_CHILDREN`` of a long-lived parent would be. ``ru_maxrss`` is the
+peak of the single largest process, so a sampler also sums the resident memory of the whole
+process tree every few milliseconds; the reported peak is the larger of the two.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MeasureError", "Measurement", "describe", "measure", "tree_rss_bytes"]
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+_SAMPLE_INTERVAL_S = 0.02
+_SECRET_OPTIONS = frozenset({"--api-key", "--webhook-secret"})
+
+
+class MeasureError(RuntimeError):
+    """The measured command failed, so its numbers would describe an error path, not the work."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One run of one command."""
+
+    wall_s: float
+    cpu_s: float
+    peak_rss_bytes: int
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def describe(command: Sequence[str]) -> str:
+    """The command for error text, with the value after any ``--api-key`` hidden."""
+    shown = [
+        "***" if index and command[index - 1] in _SECRET_OPTIONS else part
+        for index, part in enumerate(command)
+    ]
+    text = " ".join(shown)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _children_map() -> dict[int, list[int]]:
+    """Parent pid -> child pids, read from /proc in one pass."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses; fields resume after the last ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants right now (0 once it is gone)."""
+    children = _children_map()
+    total = 0
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        total += resident_pages * _PAGE_SIZE
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the process tree's summed RSS until stopped, keeping the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self._pid = pid
+        self._stop_event = threading.Event()
+        self.peak = 0
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, tree_rss_bytes(self._pid))
+            self._stop_event.wait(_SAMPLE_INTERVAL_S)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def measure(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout_s: float = 1800.0,
+    check: bool = True,
+) -> Measurement:
+    """Run ``command`` to completion and measure it; raise :class:`MeasureError` if it fails.
+
+    Output is captured to temporary files rather than pipes so a chatty child can never block on
+    a full pipe while we are not reading it.
+    """
+    out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-measure-{os.getpid()}-{time.time_ns()}"
+    with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            list(command),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+        sampler = _TreeSampler(proc.pid)
+        sampler.start()
+        deadline = start + timeout_s
+        status, usage, timed_out = 0, None, False
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() > deadline:
+                    timed_out = True
+                    proc.kill()
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.005)
+        finally:
+            wall = time.perf_counter() - start
+            sampler.stop()
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    for suffix in (".out", ".err"):
+        Path(f"{out_path}{suffix}").unlink(missing_ok=True)
+    assert usage is not None
+    result = Measurement(
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_rss_bytes=max(usage.ru_maxrss * 1024, sampler.peak),
+        exit_code=proc.returncode,
+        stdout=stdout,
+        stderr=stderr,
+    )
+    if check and (proc.returncode != 0 or timed_out):
+        why = f"timed out after {timeout_s:.0f} s" if timed_out else f"exit {proc.returncode}"
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise MeasureError(f"{describe(command)}: {why}\n{tail}")
+    return result

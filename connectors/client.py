@@ -1,0 +1,363 @@
+"""The JobSphere API client: one ``httpx.Client`` (connection reuse), retries, typed surface.
+
+``Client(api_key).jobs`` mirrors the JobSphere SDK: ``list()`` iterates typed :class:`Job` objects
+across pages, ``create``/``update``/``delete`` write, and ``scan()`` is the pipeline's entry point
+(pages of raw record dicts plus a :class:`ScanReport`). The network is swapped through one seam,
+``transport`` (tests pass ``httpx.MockTransport``). Every httpx exception and every non-2xx status is
+translated here, once, into :mod:`connectors.errors`; the API key is registered with
+:mod:`connectors.redaction` and never appears in an error or a log line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+import orjson
+from pydantic import ValidationError
+
+from connectors.errors import (
+    JobSphereError,
+    NetworkError,
+    RateLimitedError,
+    RetriableError,
+    TruncatedResponseError,
+    error_for_status,
+)
+from connectors.models import ApiErrorBody, Job, Page, PageEnvelope
+from connectors.pagination import FetchResult, Scanner, ScanReport
+from connectors.redaction import install_log_redaction, redact, register_secret
+from connectors.retry import RetryPolicy, parse_retry_after
+from connectors.throttle import AdaptiveLimiter
+
+__all__ = ["DEFAULT_BASE_URL", "Client", "JobScan", "Jobs"]
+
+DEFAULT_BASE_URL = "https://api.jobsphere.io/v2"
+_USER_AGENT = "jobsphere-etl/0.1 (+httpx)"
+_log = logging.getLogger(__name__)
+
+
+class Client:
+    """A JobSphere API v2 client; use it as a context manager so connections are closed."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 8,
+        page_size: int = 100,
+        user_agent: str = _USER_AGENT,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise ValueError("an API key is required (JOBSPHERE_API_KEY or --api-key)")
+        if not 1 <= page_size <= 100:
+            raise ValueError("page_size must be between 1 and 100")
+        register_secret(api_key)
+        install_log_redaction()
+        self.base_url = base_url.rstrip("/")
+        self.concurrency = max(1, concurrency)
+        self.page_size = page_size
+        self.retry = retry or RetryPolicy()
+        self._limiter = AdaptiveLimiter(self.concurrency)
+        self._sequence = itertools.count()
+        self._requests = itertools.count()
+        self._request_total = 0
+        pool = self.concurrency + 2
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            },
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            trust_env=False,
+        )
+        self.jobs = Jobs(self)
+
+    # ------------------------------------------------------------- lifecycle
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r})"
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent by this client so far, retries included."""
+        return self._request_total
+
+    # -------------------------------------------------------------- requests
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool = True,
+        cancelled: Callable[[], bool] | None = None,
+        count_request: Callable[[], None] | None = None,
+    ) -> Any:
+        """Send with retries and return the decoded JSON body (None for an empty body).
+
+        A non-idempotent request is retried only when the server provably did not act on it
+        (429, or a connection that never opened).
+        """
+        action = f"{method} {path}" + (f" {_describe(params)}" if params else "")
+        return self.retry.run(
+            lambda: self._attempt(method, path, params, body, action, count_request)[0],
+            action=action,
+            retry_if=None if idempotent else _not_processed,
+            on_retry=self._on_retry,
+            cancelled=cancelled,
+        )
+
+    def _on_retry(self, error: RetriableError) -> None:
+        if isinstance(error, RateLimitedError):
+            self._limiter.rate_limited()
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        action: str,
+        count_request: Callable[[], None] | None,
+    ) -> tuple[Any, int, int]:
+        content = None if body is None else orjson.dumps(body)
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        with self._limiter.slot():
+            sent = next(self._sequence)
+            self._request_total = next(self._requests) + 1
+            if count_request is not None:
+                count_request()
+            try:
+                response = self._http.request(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except httpx.TimeoutException as exc:
+                raise NetworkError(
+                    f"{action} timed out ({type(exc).__name__})",
+                    request_sent=not isinstance(exc, httpx.ConnectTimeout),
+                ) from exc
+            except httpx.TransportError as exc:
+                raise NetworkError(
+                    f"{action} failed: {_transport_reason(exc)}",
+                    request_sent=not isinstance(exc, httpx.ConnectError),
+                ) from exc
+            received = next(self._sequence)
+        status = response.status_code
+        if status >= 300:
+            raise self._status_error(response, action)
+        self._limiter.succeeded()
+        if not response.content:
+            return None, sent, received
+        try:
+            return orjson.loads(response.content), sent, received
+        except orjson.JSONDecodeError as exc:
+            raise TruncatedResponseError(
+                f"{action} returned {status} with a body that is not valid JSON "
+                f"({len(response.content)} bytes; cut short?)",
+                status=status,
+            ) from exc
+
+    def _status_error(self, response: httpx.Response, action: str) -> JobSphereError:
+        retry_after = None
+        if response.status_code == 429:
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After"), now=self.retry.wall_clock()
+            )
+        return error_for_status(
+            response.status_code,
+            action=action,
+            server_message=_server_message(response.content),
+            retry_after=retry_after,
+        )
+
+    def fetch_page(
+        self,
+        page: int,
+        limit: int,
+        filters: Mapping[str, str],
+        cancelled: Callable[[], bool] | None = None,
+        count_request: Callable[[], None] | None = None,
+    ) -> FetchResult:
+        """One validated ``GET /jobs`` page, retried (a bad envelope counts as truncated)."""
+        params = {**filters, "page": page, "limit": limit}
+        action = f"GET /jobs {_describe(params)}"
+
+        def attempt() -> FetchResult:
+            payload, sent, received = self._attempt(
+                "GET", "/jobs", params, None, action, count_request
+            )
+            try:
+                envelope = PageEnvelope.model_validate(payload)
+            except ValidationError as exc:
+                raise TruncatedResponseError(
+                    f"{action} returned a body that is not a page envelope "
+                    f"({exc.error_count()} problem(s), first: {_first_problem(exc)})",
+                    status=200,
+                ) from exc
+            return FetchResult(
+                meta=envelope.meta, data=envelope.data, sent=sent, received=received
+            )
+
+        return self.retry.run(
+            attempt, action=action, on_retry=self._on_retry, cancelled=cancelled
+        )
+
+
+class JobScan:
+    """Iterable of :class:`Page`; ``report`` is live during iteration and final after it."""
+
+    def __init__(self, scanner: Scanner) -> None:
+        self._scanner = scanner
+
+    def __iter__(self) -> Iterator[Page]:
+        return self._scanner.pages()
+
+    @property
+    def report(self) -> ScanReport:
+        return self._scanner.report
+
+
+class Jobs:
+    """``client.jobs``: the jobs resource."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def scan(
+        self,
+        *,
+        q: str | None = None,
+        location: str | None = None,
+        type: str | None = None,
+        start_page: int = 1,
+        expected_total: int | None = None,
+        stop_before: datetime | None = None,
+        concurrent: bool = True,
+        on_page: Callable[[Page], None] | None = None,
+    ) -> JobScan:
+        """Every page of the (filtered) listing; see :mod:`connectors.pagination`."""
+        client = self._client
+        filters = _filters(q, location, type)
+
+        def fetch(
+            page: int, limit: int, cancelled: Callable[[], bool], count: Callable[[], None]
+        ) -> FetchResult:
+            return client.fetch_page(page, limit, filters, cancelled, count)
+
+        return JobScan(
+            Scanner(
+                fetch,
+                page_size=client.page_size,
+                concurrency=client.concurrency,
+                concurrent=concurrent,
+                start_page=start_page,
+                expected_total=expected_total,
+                stop_before=stop_before,
+                on_page=on_page,
+            )
+        )
+
+    def list(
+        self, q: str | None = None, location: str | None = None, type: str | None = None
+    ) -> Iterator[Job]:
+        """Typed jobs across all pages, fetched lazily one page at a time (SDK style)."""
+        for page in self.scan(q=q, location=location, type=type, concurrent=False):
+            for record in page.records:
+                yield Job.model_validate(record)
+
+    def create(self, job: Mapping[str, Any]) -> Job:
+        """``POST /jobs``; retried only when the server provably did not create it."""
+        body = self._client.request("POST", "/jobs", body=dict(job), idempotent=False)
+        return _job_from(body, "POST /jobs")
+
+    def update(self, job_id: str, changes: Mapping[str, Any]) -> Job:
+        """``PUT /jobs/{id}`` with the fields to change."""
+        path = f"/jobs/{quote(job_id, safe='')}"
+        return _job_from(self._client.request("PUT", path, body=dict(changes)), f"PUT {path}")
+
+    def delete(self, job_id: str) -> None:
+        """``DELETE /jobs/{id}``."""
+        self._client.request("DELETE", f"/jobs/{quote(job_id, safe='')}")
+
+
+def _filters(q: str | None, location: str | None, job_type: str | None) -> dict[str, str]:
+    given = {"q": q, "location": location, "type": job_type}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def _describe(params: Mapping[str, Any]) -> str:
+    return redact("&".join(f"{key}={value}" for key, value in params.items()))
+
+
+def _job_from(body: Any, action: str) -> Job:
+    if isinstance(body, dict) and "id" not in body and isinstance(body.get("data"), dict):
+        body = body["data"]
+    try:
+        return Job.model_validate(body)
+    except ValidationError as exc:
+        raise TruncatedResponseError(
+            f"{action} returned a body that is not a job with an id", status=200
+        ) from exc
+
+
+def _server_message(content: bytes) -> str | None:
+    """The error text of a JSON error body; None for anything else (HTML, empty, junk)."""
+    if not content or len(content) > 64_000:
+        return None
+    try:
+        decoded = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(decoded, dict):
+        return None
+    message = ApiErrorBody.model_validate(decoded).summary()
+    return redact(message) if message else None
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server closed the connection without a complete response"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    return redact(str(exc)) or type(exc).__name__
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ())) or "body"
+    return f"{where}: {error.get('msg', 'invalid')}"
+
+
+def _not_processed(error: RetriableError) -> bool:
+    if isinstance(error, RateLimitedError):
+        return True
+    return isinstance(error, NetworkError) and not error.request_sent

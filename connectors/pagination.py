@@ -1,0 +1,484 @@
+"""Reading every page of ``GET /jobs`` fast, and knowing afterwards whether nothing was missed.
+
+**The paginator.** :class:`Scanner` holds the scan's explicit state (reads so far, ids seen, the
+next page to ask for) and is driven by :meth:`Scanner.pages`. Pages are read with ``limit=100``.
+A full scan reads its first page, learns ``meta.total``, then fetches the remaining pages on a
+bounded thread pool (one shared ``httpx.Client``, so connections are reused) while yielding pages
+strictly in ascending order: out-of-order arrivals wait in a window of ``2 x concurrency`` pages,
+so memory stays bounded however large the listing is. The client halves its concurrency when it
+sees 429s. Incremental scans (``stop_before``) read sequentially, newest first, and stop after the
+first page whose oldest record was posted before ``stop_before`` (or the end of the listing).
+
+**Drift.** The listing can change while we page through it:
+
+* an insert ahead of the read position pushes jobs onto later pages: the next page repeats a job
+  already seen. Duplicates are dropped by id (a set of ids seen in this scan); harmless.
+* a deletion ahead of the read position pulls jobs onto earlier pages: the first job of the next
+  page may slide onto a page already read, and would be missed. Reading pages out of order (the
+  concurrent pass) makes inserts do the same in the other direction.
+
+We do not guess. Each response is a contiguous, ordered slice of the listing at one moment, so it
+proves which key range it covered; :mod:`connectors.coverage` joins these ranges and says whether
+they provably cover the whole listing. Signals of drift are the ones the API gives: ``meta.total``
+changing between responses, the head of the listing changing, and gaps between consecutive pages.
+A concurrent pass is proven unchanged when every response reported the same total and one extra
+request at the end (page 1 again) still finds the same newest jobs and the same total.
+Otherwise the scan *re-reads* sequentially from the first page where coverage stops: re-read
+pages overlap their neighbours (a deletion slides the later jobs into them), which closes the
+gaps. Re-reads are bounded (``2 x pages + 10`` requests by default); when the listing keeps
+changing faster than that, the scan ends with ``complete=False`` and says why, so a caller never
+treats an unprovable scan as complete (``sync --full`` then marks no deletions).
+
+The proof assumes a jobs board's behaviour: new postings enter at the head of the newest-first
+listing, deletions happen anywhere. A source that inserts mid-list and deletes the same number
+of jobs between two reads is invisible to any scan that reads each page once; the scan can then
+only be as sure as its overlaps make it.
+
+**Order.** Each page must be newest first (``posted_at`` non-increasing, ties by ``id``
+descending), and the first new record of a page must not be newer than the last record of the
+page before. A violation sets ``order_ok=False`` with a description; the incremental mode then
+stops at once (its stop rule depends on the order) and the caller falls back to a full scan.
+
+**Resume.** ``start_page`` and ``expected_total`` come from a checkpoint. The pages before
+``start_page`` count as read only while the listing still reports ``expected_total``; if it changed,
+the scan still reads everything from ``start_page`` on but cannot claim completeness.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.coverage import Coverage, Key, Read
+from connectors.models import Meta, Page, split_records
+
+__all__ = ["FetchResult", "Fetcher", "ScanReport", "Scanner", "order_key"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One successful ``GET /jobs`` response; ``sent``/``received`` are the client's sequence
+    numbers taken just before the request went out and just after the response came in."""
+
+    meta: Meta
+    data: list[Any]
+    sent: int
+    received: int
+
+
+Fetcher = Callable[[int, int, Callable[[], bool], Callable[[], None]], FetchResult]
+"""``fetch(page, limit, cancelled, count_request)``; calls ``count_request`` per HTTP attempt."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    """What a scan did and what it can prove; final once iteration has ended."""
+
+    complete: bool
+    incomplete_reason: str | None
+    order_ok: bool
+    order_violation: str | None
+    requests: int
+    pages: int
+    records: int
+    duplicates_dropped: int
+    rejected: int
+    total_first: int | None
+    total_last: int | None
+    rereads: int = 0
+
+
+def order_key(record: dict[str, Any]) -> Key | None:
+    """``(posted_at, id)``, the listing's sort key; None when ``posted_at`` is unusable."""
+    value = record.get("posted_at")
+    if type(value) is not str:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment, record["id"])
+
+
+def _describe(key: Key) -> str:
+    return f"{key[0].isoformat()} / {key[1]}"
+
+
+class Scanner:
+    """The state of one scan of ``GET /jobs``; iterate :meth:`pages` once."""
+
+    def __init__(
+        self,
+        fetch: Fetcher,
+        *,
+        page_size: int = 100,
+        concurrency: int = 8,
+        concurrent: bool = True,
+        start_page: int = 1,
+        expected_total: int | None = None,
+        stop_before: datetime | None = None,
+        max_rereads: int | None = None,
+        on_page: Callable[[Page], None] | None = None,
+    ) -> None:
+        if start_page < 1:
+            raise ValueError("start_page must be >= 1")
+        if not 1 <= page_size <= 100:
+            raise ValueError("page_size must be between 1 and 100")
+        if stop_before is not None and stop_before.tzinfo is None:
+            stop_before = stop_before.replace(tzinfo=UTC)
+        self._fetch = fetch
+        self.page_size = page_size
+        self.concurrency = max(1, concurrency)
+        self.concurrent = concurrent and stop_before is None and self.concurrency > 1
+        self.start_page = start_page
+        self.expected_total = expected_total
+        self.stop_before = stop_before
+        self._max_rereads = max_rereads
+        self._on_page = on_page
+        self.coverage = Coverage()
+        self._seen: set[str] = set()
+        self._rejected_seen: set[str] = set()
+        self._pages_read: set[int] = set()
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._requests = 0
+        self._pages = 0
+        self._records = 0
+        self._duplicates = 0
+        self._rejected = 0
+        self._rereads = 0
+        self._first: Read | None = None
+        self._last: Read | None = None
+        self._last_yielded: Key | None = None
+        self._previous_page = start_page - 1
+        self._page_one_ids: list[Any] | None = None
+        self._order_violation: str | None = None
+        self._failure: str | None = None
+        self._give_up: str | None = None
+        self._finished = False
+        self._started = False
+
+    # ----------------------------------------------------------------- report
+    @property
+    def report(self) -> ScanReport:
+        verdict = self.coverage.verdict(self.stop_before)
+        complete = self._finished and verdict.complete and self._reason() is None
+        reason = None if complete else (self._reason() or self._drift_reason())
+        return ScanReport(
+            complete=complete,
+            incomplete_reason=reason,
+            order_ok=self._order_violation is None,
+            order_violation=self._order_violation,
+            requests=self._requests,
+            pages=self._pages,
+            records=self._records,
+            duplicates_dropped=self._duplicates,
+            rejected=self._rejected,
+            total_first=self._first.total if self._first else None,
+            total_last=self._last.total if self._last else None,
+            rereads=self._rereads,
+        )
+
+    def _reason(self) -> str | None:
+        if self._failure:
+            return f"the scan failed: {self._failure}"
+        if self._order_violation:
+            return f"the listing is not in newest-first order ({self._order_violation})"
+        if not self._finished:
+            return "the scan has not finished (or its reader stopped early)"
+        return self._resume_mismatch() or self._give_up
+
+    def _drift_reason(self) -> str:
+        first = self._first.total if self._first else None
+        last = self._last.total if self._last else None
+        return (
+            f"the listing changed during the scan (meta.total {first} -> {last}) and "
+            f"{self._rereads} re-read pages did not close every gap"
+        )
+
+    # ---------------------------------------------------------------- driving
+    def pages(self) -> Iterator[Page]:
+        """Yield pages in ascending order, then any re-read pages; see the module docstring."""
+        if self._started:
+            raise RuntimeError("a scan can be iterated only once")
+        self._started = True
+        try:
+            if self.start_page > 1:
+                self.coverage.add(self._virtual_read())
+            if self.concurrent:
+                yield from self._concurrent_pass()
+            else:
+                yield from self._forward_pass()
+            if self._order_violation is None and self._resume_mismatch() is None:
+                yield from self._repair()
+            self._finished = True
+        except BaseException as exc:
+            if not isinstance(exc, GeneratorExit):
+                self._failure = str(exc) or type(exc).__name__
+            raise
+        finally:
+            self._cancel.set()
+
+    def _virtual_read(self) -> Read:
+        covered = (self.start_page - 1) * self.page_size
+        return Read(
+            page=self.start_page - 1,
+            limit=self.page_size,
+            start=0,
+            count=covered,
+            total=self.expected_total if self.expected_total is not None else -1,
+            top=None,
+            bottom=None,
+            head_id=None,
+            sent=-1,
+            received=-1,
+            virtual=True,
+        )
+
+    def _get(self, page: int, limit: int) -> FetchResult:
+        return self._fetch(page, limit, self._cancel.is_set, self._count_request)
+
+    def _count_request(self) -> None:
+        with self._lock:
+            self._requests += 1
+
+    def _page_cap(self) -> int:
+        """A guard against a listing that grows as fast as we read it."""
+        total = self._first.total if self._first else 0
+        return self.start_page + 2 * math.ceil(total / self.page_size) + 10
+
+    def _forward_pass(self) -> Iterator[Page]:
+        """Sequential, newest first, until the tail or (incremental) the ``stop_before`` page."""
+        number = self.start_page
+        while True:
+            read, page = self._absorb(number, self._get(number, self.page_size))
+            yield page
+            if self._order_violation is not None or read.covers_tail or read.count == 0:
+                return
+            stop = self.stop_before
+            if stop is not None and read.bottom is not None and read.bottom[0] < stop:
+                return
+            number += 1
+            if number > self._page_cap():
+                return
+
+    def _concurrent_pass(self) -> Iterator[Page]:
+        size = self.page_size
+        head: Read | None = self._probe() if self.start_page > 1 else None
+        first, page = self._absorb(self.start_page, self._get(self.start_page, size))
+        yield page
+        head = head or first
+        pass_reads = [head, first]
+        if first.covers_tail:
+            return
+        last_page = min(max(self.start_page, math.ceil(first.total / size)), self._page_cap())
+        window = 2 * self.concurrency
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="jobsphere-scan")
+        futures: dict[int, Future[FetchResult]] = {}
+        try:
+            next_submit = next_yield = self.start_page + 1
+            while next_yield <= last_page:
+                while next_submit <= last_page and next_submit < next_yield + window:
+                    futures[next_submit] = pool.submit(self._get, next_submit, size)
+                    next_submit += 1
+                read, page = self._absorb(next_yield, futures.pop(next_yield).result())
+                pass_reads.append(read)
+                grown = min(math.ceil(read.total / size), self._page_cap())
+                last_page = max(last_page, grown)
+                yield page
+                next_yield += 1
+        finally:
+            if futures:
+                self._cancel.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+        if self.coverage.verdict().complete:
+            return
+        if self.start_page == 1:
+            # Re-read page 1 whole: the same total and the same 100 newest ids prove no posting
+            # arrived and (with the total) none was deleted while the pass ran.
+            before = self._page_one_ids
+            check, page = self._absorb(1, self._get(1, size))
+            yield page
+            same_head = before is not None and self._page_one_ids == before
+        else:
+            check = self._probe()
+            same_head = head.head_id is not None and check.head_id == head.head_id
+        pass_reads.append(check)
+        if same_head and all(r.total == first.total for r in pass_reads):
+            self.coverage.new_group(pass_reads)
+        else:
+            _log.info(
+                "the listing changed during the concurrent pass (total %s -> %s); re-reading",
+                first.total,
+                check.total,
+            )
+
+    def _probe(self) -> Read:
+        """One ``page=1&limit=1`` request: the listing's head and total right now."""
+        result = self._get(1, 1)
+        read = self._read(1, 1, result, self._usable_keys(result.data))
+        self.coverage.add(read)
+        return read
+
+    def _resume_mismatch(self) -> str | None:
+        if self.start_page == 1:
+            return None
+        if self.expected_total is None:
+            return (
+                f"resumed at page {self.start_page} without the checkpoint's total, so the "
+                "earlier pages cannot be vouched for"
+            )
+        totals = sorted({r.total for r in self.coverage.reads if not r.virtual})
+        if totals and totals != [self.expected_total]:
+            return (
+                f"the listing's total changed since the checkpoint (expected "
+                f"{self.expected_total}, saw {', '.join(map(str, totals))}); pages before "
+                f"{self.start_page} were read earlier and jobs may have shifted past them"
+            )
+        return None
+
+    def _repair(self) -> Iterator[Page]:
+        """Re-read from where coverage stops until it is complete or the budget is spent.
+
+        Normally the page after the frontier; when that read did not extend coverage (a deletion
+        slid jobs backwards again), step back one page at a time, so the re-read overlaps both
+        neighbours.
+        """
+        size = self.page_size
+        pages_expected = math.ceil((self._first.total if self._first else 0) / size)
+        budget = self._max_rereads if self._max_rereads is not None else 2 * pages_expected + 10
+        stuck = 0
+        floor = self.start_page
+        spent = 0
+        while True:
+            verdict = self.coverage.verdict(self.stop_before)
+            if verdict.complete:
+                return
+            if spent >= budget:
+                self._give_up = (
+                    f"the listing kept changing (meta.total {self._first_total()} -> "
+                    f"{self._last_total()}); stopped after re-reading {spent} pages"
+                )
+                return
+            natural = floor if verdict.frontier is None else verdict.frontier.end // size + 1
+            natural = max(natural, floor)
+            target = natural - stuck
+            if target < floor:
+                stuck, target = 0, natural
+            before = (verdict.covered_to, verdict.frontier)
+            spent += 1
+            _, page = self._absorb(target, self._get(target, size))
+            yield page
+            if self._order_violation is not None:
+                return
+            after = self.coverage.verdict(self.stop_before)
+            progressed = after.complete or (after.covered_to, after.frontier) != before
+            stuck = 0 if progressed else stuck + 1
+
+    def _first_total(self) -> int | None:
+        return self._first.total if self._first else None
+
+    def _last_total(self) -> int | None:
+        return self._last.total if self._last else None
+
+    # --------------------------------------------------------------- absorbing
+    def _usable_keys(self, data: list[Any]) -> list[Key | None]:
+        return [
+            order_key(item)
+            for item in data
+            if type(item) is dict and type(item.get("id")) is str and item["id"]
+        ]
+
+    def _read(self, page: int, limit: int, result: FetchResult, keys: list[Key | None]) -> Read:
+        keyed = [k for k in keys if k is not None]
+        first_record = result.data[0] if result.data else None
+        head_id = first_record.get("id") if type(first_record) is dict else None
+        read = Read(
+            page=page,
+            limit=limit,
+            start=(page - 1) * limit,
+            count=len(result.data),
+            total=result.meta.total,
+            top=keyed[0] if keyed else None,
+            bottom=keyed[-1] if keyed else None,
+            head_id=head_id if isinstance(head_id, str) else None,
+            sent=result.sent,
+            received=result.received,
+        )
+        if self._first is None or read.received < self._first.received:
+            self._first = read
+        if self._last is None or read.received > self._last.received:
+            self._last = read
+        return read
+
+    def _absorb(self, number: int, result: FetchResult) -> tuple[Read, Page]:
+        """Turn one response into a read (for the proof) and a page (for the caller)."""
+        usable, rejected = split_records(result.data)
+        keys: list[Key | None] = [order_key(r) for r in usable]
+        if number == 1:
+            self._page_one_ids = [r["id"] for r in usable]
+        read = self._read(number, self.page_size, result, keys)
+        reread = number in self._pages_read
+        in_sequence = not reread and number == self._previous_page + 1
+        self._check_order(number, keys)
+        fresh: list[dict[str, Any]] = []
+        seen = self._seen
+        first_fresh: Key | None = None
+        for record, key in zip(usable, keys, strict=True):
+            job_id = record["id"]
+            if job_id in seen:
+                self._duplicates += 1
+                continue
+            seen.add(job_id)
+            fresh.append(record)
+            if first_fresh is None and key is not None:
+                first_fresh = key
+        if rejected:
+            rejected = [r for r in rejected if r.raw not in self._rejected_seen]
+            self._rejected_seen.update(r.raw for r in rejected)
+        if in_sequence:
+            previous = self._last_yielded
+            if first_fresh is not None and previous is not None and first_fresh > previous:
+                self._order_violation = self._order_violation or (
+                    f"page {number} starts with {_describe(first_fresh)}, newer than the end of "
+                    f"page {number - 1} ({_describe(previous)})"
+                )
+            self._previous_page = number
+            if read.bottom is not None:
+                self._last_yielded = read.bottom
+        self._rereads += int(reread)
+        self._pages_read.add(number)
+        self.coverage.add(read)
+        self._pages += 1
+        self._records += len(fresh)
+        self._rejected += len(rejected)
+        page = Page(
+            number=number, meta=result.meta, records=fresh, rejected=rejected, reread=reread
+        )
+        if self._on_page is not None:
+            self._on_page(page)
+        return read, page
+
+    def _check_order(self, number: int, keys: list[Key | None]) -> None:
+        if self._order_violation is not None:
+            return
+        previous: Key | None = None
+        for key in keys:
+            if key is None:
+                continue
+            if previous is not None and key > previous:
+                self._order_violation = (
+                    f"on page {number}, {_describe(key)} follows the older {_describe(previous)}"
+                )
+                return
+            previous = key

@@ -1,0 +1,186 @@
+"""Salary normalization (SPEC section 5): amounts, ISO 4217 currency, period, annual USD.
+
+Everything is a Polars expression over the ``salary_*_raw`` string columns; the exchange rates
+are joined, never looped over. Choices the SPEC leaves open:
+
+- "Unknown currency" means not an ISO 4217 code (after mapping symbols): currency and USD figures
+  are null. A valid code that is missing from ``fx_rates`` keeps its currency; only the USD
+  figures are null.
+- The currency field wins over a symbol written inside an amount (``"€50k"``); the symbol counts
+  only when the field is missing or blank.
+- The period comes from ``period`` whenever that names one, even when the currency is unknown.
+  Inference needs the larger bound in USD: without a USD figure the period stays null, because a
+  guess in an unknown unit would be worse than none. ``salary_period_inferred`` is true only for
+  an inferred period, false for a given one, null when there is no period.
+- Amounts: thousands separators (``,``, ``_``, spaces), ``k``/``m`` suffixes, exponents and a
+  symbol or three-letter code before or after the number are understood. A negative, non-finite
+  or otherwise unreadable amount is null. A decimal comma (``120.000,50``) is not understood.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Final
+
+import polars as pl
+import pycountry
+
+__all__ = ["ANNUAL_FACTORS", "SALARY_COLUMNS", "normalize_salary"]
+
+SALARY_COLUMNS: Final[dict[str, pl.DataType]] = {
+    "salary_min": pl.Float64(),
+    "salary_max": pl.Float64(),
+    "salary_currency": pl.String(),
+    "salary_period": pl.String(),
+    "salary_period_inferred": pl.Boolean(),
+    "salary_min_usd_annual": pl.Float64(),
+    "salary_max_usd_annual": pl.Float64(),
+}
+
+ANNUAL_FACTORS: Final[dict[str, float]] = {
+    "hour": 2080.0,
+    "day": 260.0,
+    "week": 52.0,
+    "month": 12.0,
+    "year": 1.0,
+}
+
+_SYMBOLS: Final[dict[str, str]] = {
+    "$": "USD",
+    "us$": "USD",
+    "c$": "CAD",
+    "ca$": "CAD",
+    "a$": "AUD",
+    "au$": "AUD",
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "¥": "JPY",
+}
+
+_PERIODS: Final[dict[str, str]] = {
+    **dict.fromkeys(["year", "years", "yearly", "annual", "annually", "yr", "annum"], "year"),
+    **dict.fromkeys(["month", "months", "monthly", "mo"], "month"),
+    **dict.fromkeys(["week", "weeks", "weekly", "wk"], "week"),
+    **dict.fromkeys(["day", "days", "daily"], "day"),
+    **dict.fromkeys(["hour", "hours", "hourly", "hr"], "hour"),
+}
+
+# Thresholds on the larger bound in USD, per SPEC: under 250 hour, 1,500 day, 15,000 month.
+_INFER_BELOW: Final[tuple[tuple[float, str], ...]] = (
+    (250.0, "hour"),
+    (1_500.0, "day"),
+    (15_000.0, "month"),
+)
+
+_CURRENCY_TOKEN = r"us\$|ca?\$|au?\$|[$€£₹¥]|[a-z]{3}"
+_AMOUNT = (
+    rf"^(?<pre>{_CURRENCY_TOKEN})?\s*"
+    r"(?<num>(?:\d[\d,_ ]*(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*"
+    r"(?<mult>k|m)?\s*"
+    rf"(?<post>{_CURRENCY_TOKEN})?$"
+)
+
+
+@lru_cache(maxsize=1)
+def _iso_currencies() -> frozenset[str]:
+    """ISO 4217 codes from pycountry, minus the 'no currency' and 'testing' codes."""
+    return frozenset(c.alpha_3 for c in pycountry.currencies) - {"XXX", "XTS"}
+
+
+def _currency_code(token: pl.Expr) -> pl.Expr:
+    """A symbol or code (any case) -> ISO 4217 code, else null."""
+    key = token.str.strip_chars().str.to_lowercase()
+    code = pl.coalesce(
+        key.replace_strict(_SYMBOLS, default=None, return_dtype=pl.String),
+        key.str.to_uppercase(),
+    )
+    return pl.when(code.is_in(sorted(_iso_currencies()))).then(code)
+
+
+def _amount(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(value as Float64 or null, currency token written next to the number or null)."""
+    groups = raw.str.strip_chars().str.to_lowercase().str.extract_groups(_AMOUNT)
+    digits = groups.struct.field("num").str.replace_all(r"[,_ ]", "")
+    mult = (
+        groups.struct.field("mult")
+        .replace_strict({"k": 1e3, "m": 1e6}, default=1.0, return_dtype=pl.Float64)
+        .fill_null(1.0)
+    )
+    value = digits.cast(pl.Float64, strict=False) * mult
+    value = pl.when(value.is_finite() & (value >= 0)).then(value)
+    token = pl.coalesce(groups.struct.field("pre"), groups.struct.field("post"))
+    return value, token
+
+
+def _period(raw: pl.Expr) -> pl.Expr:
+    key = (
+        raw.str.strip_chars()
+        .str.to_lowercase()
+        .str.replace(r"^(?:(?:per|a|an)\s+|/\s*)", "")
+    )
+    return key.replace_strict(_PERIODS, default=None, return_dtype=pl.String)
+
+
+def _usd_rates(fx_rates: pl.DataFrame) -> pl.DataFrame:
+    """One usable rate per currency; with an ``as_of`` column the latest wins."""
+    rates = fx_rates
+    if "as_of" in rates.columns:
+        rates = rates.sort("as_of", nulls_last=False)
+    return (
+        rates.select(
+            pl.col("currency").cast(pl.String).str.strip_chars().str.to_uppercase(),
+            pl.col("usd_per_unit").cast(pl.Float64, strict=False).alias("__usd_per_unit"),
+        )
+        .filter(pl.col("__usd_per_unit").is_finite() & (pl.col("__usd_per_unit") > 0))
+        .unique("currency", keep="last", maintain_order=True)
+    )
+
+
+def normalize_salary(frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFrame:
+    """Add ``SALARY_COLUMNS`` from the ``salary_*_raw`` columns; other columns pass through."""
+    lo, lo_token = _amount(pl.col("salary_min_raw"))
+    hi, hi_token = _amount(pl.col("salary_max_raw"))
+    given_currency = pl.col("salary_currency_raw").str.strip_chars()
+    currency = (
+        pl.when(given_currency.is_null() | (given_currency == ""))
+        .then(_currency_code(pl.coalesce(lo_token, hi_token)))
+        .otherwise(_currency_code(given_currency))
+    )
+    swap = lo.is_not_null() & hi.is_not_null() & (lo > hi)
+    staged = frame.with_columns(
+        pl.when(swap).then(hi).otherwise(lo).alias("salary_min"),
+        pl.when(swap).then(lo).otherwise(hi).alias("salary_max"),
+        currency.alias("salary_currency"),
+        _period(pl.col("salary_period_raw")).alias("__period_given"),
+    ).join(
+        _usd_rates(fx_rates),
+        left_on="salary_currency",
+        right_on="currency",
+        how="left",
+        maintain_order="left",
+    )
+
+    top_usd = pl.max_horizontal("salary_min", "salary_max") * pl.col("__usd_per_unit")
+    inferred: pl.Expr = pl.lit("year")
+    for limit, period in reversed(_INFER_BELOW):
+        inferred = pl.when(top_usd < limit).then(pl.lit(period)).otherwise(inferred)
+    inferred = pl.when(top_usd.is_not_null()).then(inferred)
+    given = pl.col("__period_given")
+    staged = staged.with_columns(
+        pl.coalesce(given, inferred).alias("salary_period"),
+        pl.when(given.is_not_null())
+        .then(False)
+        .when(inferred.is_not_null())
+        .then(True)
+        .alias("salary_period_inferred"),
+    )
+
+    factor = pl.col("salary_period").replace_strict(
+        ANNUAL_FACTORS, default=None, return_dtype=pl.Float64
+    )
+    to_usd_annual = pl.col("__usd_per_unit") * factor
+    return staged.with_columns(
+        (pl.col("salary_min") * to_usd_annual).alias("salary_min_usd_annual"),
+        (pl.col("salary_max") * to_usd_annual).alias("salary_max_usd_annual"),
+    ).drop("__period_given", "__usd_per_unit")

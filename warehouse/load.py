@@ -1,0 +1,395 @@
+"""Transactional, set-based batch loads of normalized jobs (newest wins, SCD2 history).
+
+Everything a batch implies -- the ``jobs`` upsert, new ``job_history`` versions, rejected records,
+``sync_runs`` counters and state keys such as the cursor -- commits in one transaction, so a crash
+can never leave a cursor ahead of its data or counters that disagree with the rows.
+
+The work is columnar: the Polars frame is handed to DuckDB as Arrow and classified and applied
+with a handful of joins. Versions are ordered by ``(version_at, row_hash)``: the timestamp decides,
+and the content hash breaks exact timestamp ties so the outcome never depends on arrival order.
+Stored rows carry ``row_hash`` (tracked attributes) and ``raw_hash`` (payload), so classifying
+a batch reads a few fixed-width columns of ``jobs`` instead of every attribute; see
+``warehouse.hashing`` for how those hashes survive DuckDB upgrades.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+
+import duckdb
+import polars as pl
+
+from warehouse._sql import first_row
+from warehouse.hashing import TRACKED_COLUMNS, raw_hash_sql, row_hash_sql
+from warehouse.runs import RUN_COUNTERS
+from warehouse.state import write_state
+from warehouse.transaction import transaction
+
+__all__ = [
+    "CLASSIFIED_COUNTERS",
+    "NORMALIZED_SCHEMA",
+    "OUTCOMES",
+    "REJECTED_SCHEMA",
+    "TRACKED_COLUMNS",
+    "ChangeSource",
+    "LoadResult",
+    "load_jobs",
+]
+
+ChangeSource = Literal["sync", "webhook", "reconcile"]
+
+_UTC_US: Final = pl.Datetime("us", "UTC")
+
+NORMALIZED_SCHEMA: Final[Mapping[str, pl.DataType]] = {
+    "job_id": pl.String(),
+    "title": pl.String(),
+    "company": pl.String(),
+    "employment_type": pl.String(),
+    "location_raw": pl.String(),
+    "city": pl.String(),
+    "region": pl.String(),
+    "country_code": pl.String(),
+    "is_remote": pl.Boolean(),
+    "salary_min": pl.Float64(),
+    "salary_max": pl.Float64(),
+    "salary_currency": pl.String(),
+    "salary_period": pl.String(),
+    "salary_period_inferred": pl.Boolean(),
+    "salary_min_usd_annual": pl.Float64(),
+    "salary_max_usd_annual": pl.Float64(),
+    "posted_at": _UTC_US,
+    "source_updated_at": _UTC_US,
+    "raw": pl.String(),
+}
+
+REJECTED_SCHEMA: Final[Mapping[str, pl.DataType]] = {
+    "job_id": pl.String(),
+    "reason": pl.String(),
+    "raw": pl.String(),
+}
+
+OUTCOMES: Final = ("inserted", "updated", "unchanged", "stale")
+CLASSIFIED_COUNTERS: Final = ("jobs_inserted", "jobs_updated", "jobs_unchanged", "jobs_stale")
+_CHANGE_SOURCES: Final = ("sync", "webhook", "reconcile")
+_TEMP_TABLES: Final = ("_lj_batch", "_lj_cls")
+_VIEWS: Final = ("_lj_incoming", "_lj_rejected")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """Counts per outcome, and ``outcomes``: one row per input row, in input order.
+
+    ``outcomes`` has ``job_id``, ``version_at``, ``outcome`` (one of ``OUTCOMES``) and, when the
+    input had it, ``event_id``. A revived (previously deleted) job counts as ``updated``.
+    """
+
+    inserted: int
+    updated: int
+    unchanged: int
+    stale: int
+    outcomes: pl.DataFrame
+
+
+def load_jobs(
+    con: duckdb.DuckDBPyConnection,
+    jobs: pl.DataFrame,
+    *,
+    observed_at: datetime,
+    change_source: ChangeSource,
+    run_id: str | None = None,
+    rejected: pl.DataFrame | None = None,
+    counters: Mapping[str, int] | None = None,
+    state: Mapping[str, Any] | None = None,
+) -> LoadResult:
+    """Apply one batch of normalized jobs (plus its bookkeeping) in a single transaction.
+
+    ``jobs`` has the ``NORMALIZED_SCHEMA`` columns plus ``version_at`` (the newest-wins key) and
+    optionally ``event_id``. ``counters`` are added to the ``sync_runs`` row ``run_id`` together
+    with the classified counts; ``state`` keys are written to ``sync_state``.
+    """
+    if change_source not in _CHANGE_SOURCES:
+        raise ValueError(f"change_source must be one of {_CHANGE_SOURCES}, got {change_source!r}")
+    if observed_at.tzinfo is None:
+        raise ValueError("observed_at must be timezone-aware")
+    frame = _conform_jobs(jobs)
+    rejected_frame = _conform_rejected(rejected)
+    extra_counters = _check_counters(counters, run_id)
+    params = {
+        "observed_at": observed_at,
+        # Only listing observations prove a job still exists; reconciliation relies on that.
+        "scanned_at": observed_at if change_source == "sync" else None,
+        "source": change_source,
+        "run_id": run_id,
+    }
+
+    has_duplicates = frame.height != frame["job_id"].n_unique()
+    con.register("_lj_incoming", frame.to_arrow())
+    con.register("_lj_rejected", rejected_frame.to_arrow())
+    try:
+        with transaction(con):
+            _classify(con, params, has_duplicates=has_duplicates)
+            outcome = _outcomes(con)
+            counts = {name: int((outcome == name).sum()) for name in OUTCOMES}
+            _apply(con, params)
+            con.execute(
+                "INSERT INTO rejected_records "
+                "SELECT $run_id, job_id, reason, raw, current_timestamp FROM _lj_rejected",
+                {"run_id": run_id},
+            )
+            if run_id is not None:
+                totals = dict(extra_counters)
+                for name in OUTCOMES:
+                    totals[f"jobs_{name}"] = counts[name]
+                _add_counters(con, run_id, totals)
+            if state:
+                write_state(con, state)
+            for table in _TEMP_TABLES:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+    finally:
+        for view in _VIEWS:
+            con.unregister(view)
+
+    outcomes = frame.select(
+        "job_id", "version_at", *(["event_id"] if "event_id" in frame.columns else [])
+    ).with_columns(outcome=outcome)
+    return LoadResult(
+        inserted=counts["inserted"],
+        updated=counts["updated"],
+        unchanged=counts["unchanged"],
+        stale=counts["stale"],
+        outcomes=outcomes.select(
+            "job_id",
+            "version_at",
+            "outcome",
+            *(["event_id"] if "event_id" in frame.columns else []),
+        ),
+    )
+
+
+def _conform_jobs(jobs: pl.DataFrame) -> pl.DataFrame:
+    """Check and cast the input so DuckDB sees exactly the expected Arrow types."""
+    required = [*NORMALIZED_SCHEMA, "version_at"]
+    missing = [c for c in required if c not in jobs.columns]
+    if missing:
+        raise ValueError(f"jobs frame is missing columns: {', '.join(missing)}")
+    exprs = [_cast(jobs.schema[c], c, dtype) for c, dtype in NORMALIZED_SCHEMA.items()]
+    exprs.append(_cast(jobs.schema["version_at"], "version_at", _UTC_US))
+    if "event_id" in jobs.columns:
+        exprs.append(pl.col("event_id").cast(pl.String))
+    frame = jobs.select(exprs).with_row_index("_row")
+    nulls = frame.select(pl.col("job_id", "version_at").null_count()).row(0, named=True)
+    if nulls["job_id"] or nulls["version_at"]:
+        raise ValueError(
+            f"jobs frame has {nulls['job_id']} null job_id and "
+            f"{nulls['version_at']} null version_at values; both are required"
+        )
+    return frame
+
+
+def _cast(actual: pl.DataType, name: str, dtype: pl.DataType) -> pl.Expr:
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime) and isinstance(actual, pl.Datetime):
+        if actual.time_zone is None:
+            raise ValueError(f"column {name} must be timezone-aware (UTC), got {actual}")
+        return column.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    return column.cast(dtype)
+
+
+def _conform_rejected(rejected: pl.DataFrame | None) -> pl.DataFrame:
+    if rejected is None:
+        return pl.DataFrame(schema=dict(REJECTED_SCHEMA))
+    missing = [c for c in ("reason", "raw") if c not in rejected.columns]
+    if missing:
+        raise ValueError(f"rejected frame is missing columns: {', '.join(missing)}")
+    job_id = pl.col("job_id") if "job_id" in rejected.columns else pl.lit(None)
+    return rejected.select(
+        job_id.cast(pl.String).alias("job_id"),
+        pl.col("reason").cast(pl.String),
+        pl.col("raw").cast(pl.String),
+    )
+
+
+def _check_counters(counters: Mapping[str, int] | None, run_id: str | None) -> dict[str, int]:
+    if not counters:
+        return {}
+    if run_id is None:
+        raise ValueError("counters need a run_id to be added to")
+    unknown = [k for k in counters if k not in RUN_COUNTERS or k in CLASSIFIED_COUNTERS]
+    if unknown:
+        allowed = [c for c in RUN_COUNTERS if c not in CLASSIFIED_COUNTERS]
+        raise ValueError(
+            f"unknown counters {unknown}; allowed: {allowed} (classified counts are added by load_jobs)"
+        )
+    return {k: int(v) for k, v in counters.items()}
+
+
+def _tracked(alias: str) -> str:
+    return ", ".join(f"{alias}.{c}" for c in TRACKED_COLUMNS)
+
+
+def _classify(
+    con: duckdb.DuckDBPyConnection, params: Mapping[str, Any], *, has_duplicates: bool
+) -> None:
+    """Build ``_lj_batch`` (every input row, ranked per job) and ``_lj_cls`` (winners, classified).
+
+    ``refresh`` marks unchanged rows whose payload moved on (untracked fields such as a
+    description): they get the newer raw JSON but no new history version.
+    """
+    rank = (
+        "row_number() OVER (PARTITION BY job_id ORDER BY version_at DESC, row_hash DESC, _row DESC)"
+        if has_duplicates
+        else "1"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _lj_batch AS
+        SELECT *, {rank} AS _rank
+        FROM (SELECT i._row, i.job_id, i.version_at, i.source_updated_at,
+                     {row_hash_sql("i")} AS row_hash, {raw_hash_sql("i")} AS raw_hash
+              FROM _lj_incoming AS i)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _lj_cls AS
+        SELECT b._row, b.job_id, b.version_at, b.row_hash, b.raw_hash,
+            CASE
+                WHEN j.job_id IS NULL THEN 'inserted'
+                WHEN b.version_at < j.version_at THEN 'stale'
+                WHEN j.deleted_at IS NOT NULL THEN 'updated'
+                WHEN b.row_hash = j.row_hash THEN 'unchanged'
+                WHEN b.version_at > j.version_at THEN 'updated'
+                WHEN b.row_hash > j.row_hash THEN 'updated'
+                ELSE 'stale'
+            END AS outcome,
+            CASE
+                WHEN j.deleted_at IS NOT NULL THEN greatest(b.version_at, $observed_at)
+                ELSE b.version_at
+            END AS valid_from,
+            j.job_id IS NOT NULL AND j.deleted_at IS NULL AND b.row_hash = j.row_hash
+                AND b.version_at > j.version_at
+                AND (b.raw_hash <> j.raw_hash
+                     OR b.source_updated_at IS DISTINCT FROM j.source_updated_at) AS refresh
+        FROM _lj_batch AS b
+        LEFT JOIN jobs AS j ON j.job_id = b.job_id
+        WHERE b._rank = 1
+        """,
+        {"observed_at": params["observed_at"]},
+    )
+
+
+_OUTCOME_CODES: Final = {name: code for code, name in enumerate(OUTCOMES)}
+
+
+def _outcomes(con: duckdb.DuckDBPyConnection) -> pl.Series:
+    """One outcome per input row, in input order; losers of an in-batch duplicate are stale
+    unless they are the very same version as the winner (then they changed nothing: unchanged).
+
+    Codes travel as small integers and become strings in Polars, which is cheaper than
+    materializing 100k strings in DuckDB."""
+    codes = (
+        "CASE w.outcome "
+        + " ".join(f"WHEN '{name}' THEN {code}" for name, code in _OUTCOME_CODES.items())
+        + " END"
+    )
+    table = con.sql(
+        f"""
+        SELECT CAST(CASE
+            WHEN b._rank = 1 THEN {codes}
+            WHEN b.version_at = w.version_at AND b.row_hash = w.row_hash
+                 AND w.outcome <> 'stale' THEN {_OUTCOME_CODES["unchanged"]}
+            ELSE {_OUTCOME_CODES["stale"]}
+        END AS UTINYINT) AS code
+        FROM _lj_batch AS b JOIN _lj_cls AS w ON w.job_id = b.job_id
+        ORDER BY b._row
+        """
+    ).to_arrow_table()
+    return (
+        pl.Series("outcome", table.column("code"))
+        .cast(pl.UInt32)
+        .replace_strict(list(_OUTCOME_CODES.values()), list(OUTCOMES), return_dtype=pl.String)
+    )
+
+
+def _apply(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
+    tracked = ", ".join(TRACKED_COLUMNS)
+    seen = {"observed_at": params["observed_at"], "scanned_at": params["scanned_at"]}
+    con.execute(
+        f"""
+        INSERT INTO jobs (job_id, {tracked}, source_updated_at, first_seen_at, last_seen_at,
+                          last_scanned_at, updated_at, version_at, deleted_at, row_hash,
+                          raw_hash, raw)
+        SELECT i.job_id, {_tracked("i")}, i.source_updated_at, $observed_at, $observed_at,
+               $scanned_at, c.version_at, c.version_at, NULL, c.row_hash, c.raw_hash, i.raw
+        FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
+        WHERE c.outcome = 'inserted'
+        """,
+        seen,
+    )
+    # New versions (and revivals) take every column; refreshed rows have equal tracked values,
+    # so writing them again is harmless and keeps this one statement.
+    assignments = ", ".join(f"{c} = u.{c}" for c in TRACKED_COLUMNS)
+    con.execute(
+        f"""
+        UPDATE jobs SET {assignments},
+            source_updated_at = u.source_updated_at, raw = u.raw,
+            row_hash = u.row_hash, raw_hash = u.raw_hash,
+            updated_at = CASE WHEN u.outcome = 'updated' THEN u.valid_from ELSE jobs.updated_at END,
+            version_at = greatest(jobs.version_at, u.version_at),
+            deleted_at = CASE WHEN u.outcome = 'updated' THEN NULL ELSE jobs.deleted_at END,
+            last_seen_at = greatest(jobs.last_seen_at, $observed_at),
+            last_scanned_at = greatest(jobs.last_scanned_at, $scanned_at)
+        FROM (SELECT c.outcome, c.valid_from, c.version_at, c.row_hash, c.raw_hash, i.job_id,
+                     {_tracked("i")}, i.source_updated_at, i.raw
+              FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
+              WHERE c.outcome = 'updated' OR c.refresh) AS u
+        WHERE jobs.job_id = u.job_id
+        """,
+        seen,
+    )
+    # Everything else that was observed: only the watermark and the sightings move. These are
+    # fixed-width columns, so the common re-sync of unchanged jobs stays cheap.
+    con.execute(
+        """
+        UPDATE jobs SET
+            version_at = greatest(jobs.version_at, c.version_at),
+            last_seen_at = greatest(jobs.last_seen_at, $observed_at),
+            last_scanned_at = greatest(jobs.last_scanned_at, $scanned_at)
+        FROM _lj_cls AS c
+        WHERE jobs.job_id = c.job_id AND c.outcome IN ('unchanged', 'stale') AND NOT c.refresh
+        """,
+        seen,
+    )
+    con.execute(
+        """
+        UPDATE job_history SET valid_to = c.valid_from
+        FROM _lj_cls AS c
+        WHERE job_history.job_id = c.job_id AND job_history.valid_to IS NULL
+          AND c.outcome = 'updated'
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO job_history (job_id, valid_from, valid_to, change_source, is_deleted,
+                                 {tracked}, source_updated_at, row_hash, run_id, recorded_at)
+        SELECT i.job_id, c.valid_from, NULL, $source, false, {_tracked("i")},
+               i.source_updated_at, c.row_hash, $run_id, current_timestamp
+        FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
+        WHERE c.outcome IN ('inserted', 'updated')
+        """,
+        {"source": params["source"], "run_id": params["run_id"]},
+    )
+
+
+def _add_counters(con: duckdb.DuckDBPyConnection, run_id: str, totals: Mapping[str, int]) -> None:
+    assignments = ", ".join(f"{name} = {name} + ${name}" for name in totals)
+    row = first_row(
+        con,
+        f"UPDATE sync_runs SET {assignments} WHERE run_id = $run_id",
+        {**totals, "run_id": run_id},
+    )
+    if not row or row[0] != 1:
+        raise ValueError(f"no sync run with id {run_id!r}; start_run() it first")
