@@ -30,7 +30,11 @@ class Settings:
     latencies_ms: tuple[float, ...] = (0.0, 20.0)
     dlt_latencies_ms: tuple[float, ...] = (0.0, 20.0)
     dlt_repeat: int = 1
-    sequential_floor_large_latencies_ms: tuple[float, ...] = (0.0,)
+    large_repeat: int = 2  # 1M-job runs take tens of seconds each
+    sequential_floor_large_latencies_ms: tuple[float, ...] = ()
+    ephemeral_incremental: bool = True
+    incremental_jobs: int = 20_000
+    orchestration_jobs: int = 50_000
     transform_rows: int = 1_000_000
     webhook_burst_events: int = 5_000
     webhook_paced_seconds: float = 10.0
@@ -43,7 +47,8 @@ class Settings:
             repeat=repeat or 3,
             small_jobs=100_000,
             large_jobs=1_000_000,
-            dlt_repeat=min(repeat or 3, 2),
+            dlt_repeat=1,
+            large_repeat=min(repeat or 3, 2),
         )
 
     @classmethod
@@ -51,13 +56,17 @@ class Settings:
         return cls(
             quick=True,
             repeat=repeat or 1,
-            small_jobs=20_000,
-            large_jobs=100_000,
+            small_jobs=5_000,
+            large_jobs=50_000,
             dlt_latencies_ms=(0.0,),
             dlt_repeat=1,
-            transform_rows=100_000,
-            webhook_burst_events=1_000,
-            webhook_paced_seconds=3.0,
+            large_repeat=1,
+            ephemeral_incremental=False,
+            incremental_jobs=5_000,
+            orchestration_jobs=10_000,
+            transform_rows=50_000,
+            webhook_burst_events=500,
+            webhook_paced_seconds=2.0,
         )
 
 

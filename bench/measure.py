@@ -9,7 +9,9 @@ process tree every few milliseconds; the reported peak is the larger of the two.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -101,6 +103,11 @@ class _TreeSampler(threading.Thread):
         self.join()
 
 
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def measure(
     command: Sequence[str],
     *,
@@ -114,7 +121,9 @@ def measure(
     Output is captured to temporary files rather than pipes so a chatty child can never block on
     a full pipe while we are not reading it.
     """
-    out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-measure-{os.getpid()}-{time.time_ns()}"
+    out_path = (
+        Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-measure-{os.getpid()}-{time.time_ns()}"
+    )
     with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -124,6 +133,7 @@ def measure(
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so a kill reaches its children
         )
         sampler = _TreeSampler(proc.pid)
         sampler.start()
@@ -136,10 +146,16 @@ def measure(
                     break
                 if time.perf_counter() > deadline:
                     timed_out = True
-                    proc.kill()
+                    _kill_group(proc.pid)
                     _, status, usage = os.wait4(proc.pid, 0)
                     break
                 time.sleep(0.005)
+        except BaseException:
+            # Interrupted (Ctrl+C, SIGTERM): never leave the measured processes running.
+            _kill_group(proc.pid)
+            with contextlib.suppress(ChildProcessError):
+                os.wait4(proc.pid, 0)
+            raise
         finally:
             wall = time.perf_counter() - start
             sampler.stop()

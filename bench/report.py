@@ -141,12 +141,19 @@ def render_markdown(
     lines = [
         "# Benchmarks",
         "",
+        *(
+            [f"> **This run is {meta['status']}**: scenarios not listed below did not run.", ""]
+            if meta.get("status", "complete") != "complete"
+            else []
+        ),
         f"Produced by `{meta['command']}` on {meta['date']} in {meta['duration_s'] / 60:.1f} "
         f"minutes ({meta['mode']} mode, {meta['repeat']} repeat(s) per figure unless a row says "
         "otherwise). Every figure is the median, with the min–max spread over the repeats in "
         "brackets. Wall, CPU (user+sys) and peak RSS are of the whole process tree (the command "
         "and its children); requests are counted by the sandbox itself. The sandbox runs in its "
-        "own process on the same machine, so it competes for the same cores.",
+        "own process on the same machine, so it competes for the same cores. Load average "
+        f"(1 min) was {meta.get('load_average_before', '?')} before and "
+        f"{meta.get('load_average_after', '?')} after the run.",
         "",
         "## Targets",
         "",

@@ -197,7 +197,9 @@ def measure_tools(
             ctx.log(f"{scenario} / {case}: {tool.name} run {repeat + 1}/{count}")
             started = time.monotonic()
             try:
-                sample = run_sample(ctx, tool, sandbox, fresh(tool, repeat), expect_rows=expect_rows)
+                sample = run_sample(
+                    ctx, tool, sandbox, fresh(tool, repeat), expect_rows=expect_rows
+                )
             except (MeasureError, OSError, ValueError, duckdb.Error) as exc:
                 result.skipped = f"failed: {str(exc).strip().splitlines()[0][:200]}"
                 ctx.log(f"  {tool.name} failed: {exc}")

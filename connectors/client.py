@@ -161,11 +161,13 @@ class Client:
                     method, path, params=params, content=content, headers=headers
                 )
             except httpx.TimeoutException as exc:
+                _scrub(exc)
                 raise NetworkError(
                     f"{action} timed out ({type(exc).__name__})",
                     request_sent=not isinstance(exc, httpx.ConnectTimeout),
                 ) from exc
             except httpx.TransportError as exc:
+                _scrub(exc)
                 raise NetworkError(
                     f"{action} failed: {_transport_reason(exc)}",
                     request_sent=not isinstance(exc, httpx.ConnectError),
@@ -223,13 +225,9 @@ class Client:
                     f"({exc.error_count()} problem(s), first: {_first_problem(exc)})",
                     status=200,
                 ) from exc
-            return FetchResult(
-                meta=envelope.meta, data=envelope.data, sent=sent, received=received
-            )
+            return FetchResult(meta=envelope.meta, data=envelope.data, sent=sent, received=received)
 
-        return self.retry.run(
-            attempt, action=action, on_retry=self._on_retry, cancelled=cancelled
-        )
+        return self.retry.run(attempt, action=action, on_retry=self._on_retry, cancelled=cancelled)
 
 
 class JobScan:
@@ -315,7 +313,7 @@ def _filters(q: str | None, location: str | None, job_type: str | None) -> dict[
 
 
 def _describe(params: Mapping[str, Any]) -> str:
-    return redact("&".join(f"{key}={value}" for key, value in params.items()))
+    return "&".join(f"{key}={value}" for key, value in params.items())
 
 
 def _job_from(body: Any, action: str) -> Job:
@@ -349,6 +347,11 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.ConnectError):
         return "could not connect"
     return redact(str(exc)) or type(exc).__name__
+
+
+def _scrub(exc: BaseException) -> None:
+    """Mask secrets in a library exception's text too, since it travels on as ``__cause__``."""
+    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
 
 
 def _first_problem(exc: ValidationError) -> str:

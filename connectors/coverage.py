@@ -7,23 +7,18 @@ job present throughout the scan is therefore certainly seen once the reads' key 
 together, run from the newest end of the listing to the oldest. Two reads join when
 
 * their key ranges overlap (they share a record, or the later one starts above where the earlier
-  ended) -- this needs no assumption about how the listing changes; or
-* they are adjacent slices (``a`` ends at the position where ``b`` starts) *and* nothing between
-  them can have moved backwards past the boundary. That holds when both saw one unchanged
-  listing (the scan proves this for a whole concurrent pass: every response reported the same
-  ``meta.total`` and a final look at the head found the same newest job), or when ``a`` was
-  answered before ``b`` was sent and both report the same total.
-
-The second rule assumes what a jobs board does: new postings enter at the head of the newest-first
-listing and deletions happen anywhere. Under that model, with equal totals the inserts ahead of
-any job match the deletions in total, so no job shifts towards the head and none slips from an
-unread page onto a read one. A listing that inserts *and* deletes the same number of jobs
-mid-list between two reads cannot be told apart from a still one by page reads alone; that one
-case is outside the proof (see the pagination module).
+  ended). This needs no assumption about how the listing changes; it is what closes the gaps
+  while the listing keeps moving (a deletion slides jobs backwards, so a re-read of the earlier
+  page overlaps the next one); or
+* they are adjacent slices (``a`` ends at the position where ``b`` starts) of one *certified pass*:
+  reads the scan has shown to have seen one unchanged listing (see :mod:`connectors.pagination`:
+  same ``meta.total`` everywhere, exactly that many distinct records, and page 1 unchanged at
+  the end). A still listing never overlaps on a fixed page grid, so this is how the common case,
+  nothing changed, is proven.
 
 The newest end is covered by any read of position 0; the oldest end by a read that reached the end
 of the listing (a short page, or ``start + count >= total`` in its own response). A resumed scan
-adds a virtual read for the pages an earlier run covered, joined to its first page only when the
+adds a virtual read for the pages an earlier run covered; it joins only a certified pass whose
 total still equals the checkpoint's.
 """
 
@@ -31,11 +26,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import datetime
 
 __all__ = ["Coverage", "Key", "Read", "Verdict"]
 
-Key = tuple[datetime, str]
+Key = tuple[str, str]
+"""``(posted_at, id)`` with ``posted_at`` as UTC text, ``YYYY-MM-DDTHH:MM:SS`` plus ``.ffffff`` only
+when there is a fraction, so keys compare as plain strings in time order (a prefix sorts first)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -115,7 +111,8 @@ class Coverage:
             if read not in self._reached and self._joins(read):
                 self._join(read)
 
-    def verdict(self, stop_before: datetime | None = None) -> Verdict:
+    def verdict(self, stop_before: str | None = None) -> Verdict:
+        """``stop_before`` (a key's time part): complete once coverage reaches below it."""
         complete = self._tail
         if not complete and stop_before is not None and self.covered is not None:
             complete = self.covered[0] < stop_before
@@ -163,6 +160,4 @@ class Coverage:
 
 def _sealed(above: Read, below: Read) -> bool:
     """Adjacent slices with no room for a job to slip between them (see the module docstring)."""
-    if above.group is not None and above.group == below.group:
-        return True
-    return above.received < below.sent and above.total == below.total
+    return above.group is not None and above.group == below.group

@@ -4,7 +4,7 @@
 next page to ask for) and is driven by :meth:`Scanner.pages`. Pages are read with ``limit=100``.
 A full scan reads its first page, learns ``meta.total``, then fetches the remaining pages on a
 bounded thread pool (one shared ``httpx.Client``, so connections are reused) while yielding pages
-strictly in ascending order: out-of-order arrivals wait in a window of ``2 x concurrency`` pages,
+strictly in ascending order: out-of-order arrivals wait in a window of ``4 x concurrency`` pages,
 so memory stays bounded however large the listing is. The client halves its concurrency when it
 sees 429s. Incremental scans (``stop_before``) read sequentially, newest first, and stop after the
 first page whose oldest record was posted before ``stop_before`` (or the end of the listing).
@@ -19,20 +19,32 @@ first page whose oldest record was posted before ``stop_before`` (or the end of 
 
 We do not guess. Each response is a contiguous, ordered slice of the listing at one moment, so it
 proves which key range it covered; :mod:`connectors.coverage` joins these ranges and says whether
-they provably cover the whole listing. Signals of drift are the ones the API gives: ``meta.total``
-changing between responses, the head of the listing changing, and gaps between consecutive pages.
-A concurrent pass is proven unchanged when every response reported the same total and one extra
-request at the end (page 1 again) still finds the same newest jobs and the same total.
-Otherwise the scan *re-reads* sequentially from the first page where coverage stops: re-read
-pages overlap their neighbours (a deletion slides the later jobs into them), which closes the
-gaps. Re-reads are bounded (``2 x pages + 10`` requests by default); when the listing keeps
-changing faster than that, the scan ends with ``complete=False`` and says why, so a caller never
-treats an unprovable scan as complete (``sync --full`` then marks no deletions).
+they provably cover the whole listing. The signals of drift are the ones the API gives:
+``meta.total`` changing between responses, fewer (or more) distinct ids than ``meta.total``
+promised, the newest jobs on page 1 changing, and consecutive pages that do not meet.
 
-The proof assumes a jobs board's behaviour: new postings enter at the head of the newest-first
-listing, deletions happen anywhere. A source that inserts mid-list and deletes the same number
-of jobs between two reads is invisible to any scan that reads each page once; the scan can then
-only be as sure as its overlaps make it.
+1. *A pass* reads every page once (concurrently, or sequentially for incremental scans) and is
+   then *certified*: one more request re-reads page 1, and if every response reported the same
+   total, the pass yielded exactly that many distinct records, and page 1 still shows the same
+   ids, the pass saw one unchanged listing and its adjacent pages join. This is the normal case
+   and costs one extra request.
+2. Otherwise *repair*: re-read from the first page where coverage stops. Re-read pages join by
+   overlapping their neighbours (after a deletion the earlier page now reaches into the next
+   one); when the next page does not join, step back a page. This proves completeness even while
+   deletions continue, at about two requests per page.
+3. If the repair stalls (pages meet without overlapping because the listing moved once and then
+   stood still), run another full pass and certify it, up to two more passes.
+
+Re-reads are bounded (``2 x pages + 10`` by default, plus at most two passes). A scan that cannot
+prove completeness ends with ``complete=False`` and says why, so a caller never treats it as
+complete (``sync --full`` then marks no deletions). Re-read pages are yielded too (``reread=True``,
+only records not yielded before), so their page numbers may go back.
+
+Limits of the proof. Certification rests on what the API shows: a listing that inserts jobs in the
+middle and deletes as many elsewhere, while keeping page 1, the total and the distinct-id count
+unchanged between the first and last request of a pass, is indistinguishable from a still one by
+any scan that reads each page once. Overlap joins need no such assumption. A job whose
+``posted_at`` changes during the scan moves in the order; it counts as deleted and re-posted.
 
 **Order.** Each page must be newest first (``posted_at`` non-increasing, ties by ``id``
 descending), and the first new record of a page must not be newer than the last record of the
@@ -51,14 +63,14 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from connectors.coverage import Coverage, Key, Read
 from connectors.models import Meta, Page, split_records
 
-__all__ = ["FetchResult", "Fetcher", "ScanReport", "Scanner", "order_key"]
+__all__ = ["FetchResult", "Fetcher", "ScanReport", "Scanner", "order_key", "time_key"]
 
 _log = logging.getLogger(__name__)
 
@@ -96,22 +108,44 @@ class ScanReport:
     rereads: int = 0
 
 
+def time_key(moment: datetime) -> str:
+    """A datetime as the fixed-width UTC text keys compare by (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f" if moment.microsecond else "%Y-%m-%dT%H:%M:%S")
+
+
 def order_key(record: dict[str, Any]) -> Key | None:
-    """``(posted_at, id)``, the listing's sort key; None when ``posted_at`` is unusable."""
+    """``(posted_at, id)``, the listing's sort key; None when ``posted_at`` is unusable.
+
+    The common wire form (``2026-01-01T00:00:00Z``) only loses its ``Z``; anything else is parsed.
+    This runs for every record of a scan, so the fast path matters.
+    """
     value = record.get("posted_at")
     if type(value) is not str:
         return None
+    if len(value) == 20 and value[19] == "Z" and value[10] == "T" and value[4] == "-":
+        return (value[:19], record["id"])
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment, record["id"])
+    return (time_key(moment), record["id"])
 
 
 def _describe(key: Key) -> str:
-    return f"{key[0].isoformat()} / {key[1]}"
+    return f"{key[0]}Z / {key[1]}"
+
+
+@dataclass(slots=True)
+class _PassTracker:
+    """What one pass saw, for its certification."""
+
+    reads: list[Read] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    rejected: int = 0
+    first_page_ids: list[Any] | None = None
 
 
 class Scanner:
@@ -134,8 +168,6 @@ class Scanner:
             raise ValueError("start_page must be >= 1")
         if not 1 <= page_size <= 100:
             raise ValueError("page_size must be between 1 and 100")
-        if stop_before is not None and stop_before.tzinfo is None:
-            stop_before = stop_before.replace(tzinfo=UTC)
         self._fetch = fetch
         self.page_size = page_size
         self.concurrency = max(1, concurrency)
@@ -143,6 +175,7 @@ class Scanner:
         self.start_page = start_page
         self.expected_total = expected_total
         self.stop_before = stop_before
+        self._stop_key = None if stop_before is None else time_key(stop_before)
         self._max_rereads = max_rereads
         self._on_page = on_page
         self.coverage = Coverage()
@@ -156,6 +189,9 @@ class Scanner:
         self._records = 0
         self._duplicates = 0
         self._rejected = 0
+        self._tracker: _PassTracker | None = None
+        self._virtual = self._virtual_read() if start_page > 1 else None
+        self._pages_in_first_pass = 0
         self._rereads = 0
         self._first: Read | None = None
         self._last: Read | None = None
@@ -164,14 +200,13 @@ class Scanner:
         self._page_one_ids: list[Any] | None = None
         self._order_violation: str | None = None
         self._failure: str | None = None
-        self._give_up: str | None = None
         self._finished = False
         self._started = False
 
     # ----------------------------------------------------------------- report
     @property
     def report(self) -> ScanReport:
-        verdict = self.coverage.verdict(self.stop_before)
+        verdict = self.coverage.verdict(self._stop_key)
         complete = self._finished and verdict.complete and self._reason() is None
         reason = None if complete else (self._reason() or self._drift_reason())
         return ScanReport(
@@ -196,14 +231,14 @@ class Scanner:
             return f"the listing is not in newest-first order ({self._order_violation})"
         if not self._finished:
             return "the scan has not finished (or its reader stopped early)"
-        return self._resume_mismatch() or self._give_up
+        return self._resume_mismatch()
 
     def _drift_reason(self) -> str:
         first = self._first.total if self._first else None
         last = self._last.total if self._last else None
         return (
-            f"the listing changed during the scan (meta.total {first} -> {last}) and "
-            f"{self._rereads} re-read pages did not close every gap"
+            f"the listing kept changing during the scan (meta.total {first} -> {last}); "
+            f"{self._rereads} re-read pages did not prove that every job was seen"
         )
 
     # ---------------------------------------------------------------- driving
@@ -213,14 +248,18 @@ class Scanner:
             raise RuntimeError("a scan can be iterated only once")
         self._started = True
         try:
-            if self.start_page > 1:
-                self.coverage.add(self._virtual_read())
-            if self.concurrent:
-                yield from self._concurrent_pass()
-            else:
-                yield from self._forward_pass()
-            if self._order_violation is None and self._resume_mismatch() is None:
-                yield from self._repair()
+            if self._virtual is not None:
+                self.coverage.add(self._virtual)
+            for attempt in range(1 + self.QUIET_PASSES):
+                yield from self._pass(concurrent=self.concurrent)
+                if self._settled():
+                    break
+                if attempt == 0:
+                    yield from self._repair()
+                    if self._settled():
+                        break
+                if self._rereads >= self._budget():
+                    break
             self._finished = True
         except BaseException as exc:
             if not isinstance(exc, GeneratorExit):
@@ -228,6 +267,22 @@ class Scanner:
             raise
         finally:
             self._cancel.set()
+
+    QUIET_PASSES = 2
+    """Full passes tried after the first (and after the repair loop) while the listing moves."""
+
+    def _settled(self) -> bool:
+        """Nothing more to do: proven, or a problem that more reading cannot fix."""
+        return (
+            self.coverage.verdict(self._stop_key).complete
+            or self._order_violation is not None
+            or self._resume_mismatch() is not None
+        )
+
+    def _budget(self) -> int:
+        if self._max_rereads is not None:
+            return self._max_rereads
+        return 2 * max(1, self._pages_in_first_pass) + 10
 
     def _virtual_read(self) -> Read:
         covered = (self.start_page - 1) * self.page_size
@@ -257,32 +312,83 @@ class Scanner:
         total = self._first.total if self._first else 0
         return self.start_page + 2 * math.ceil(total / self.page_size) + 10
 
-    def _forward_pass(self) -> Iterator[Page]:
-        """Sequential, newest first, until the tail or (incremental) the ``stop_before`` page."""
+    def _pass(self, *, concurrent: bool) -> Iterator[Page]:
+        """Read from ``start_page`` to the end (or the ``stop_before`` page), then certify.
+
+        A pass is *certified* (all its reads saw one unchanged listing) when every response gave
+        the same total, a full pass saw exactly that many distinct records, and page 1 read again
+        at the end shows the same newest ids. Certification is skipped when coverage is already
+        complete without it (a single page, or overlaps).
+        """
+        tracker = _PassTracker()
+        self._tracker = tracker
+        head = self._probe() if self.start_page > 1 else None
+        reader = self._concurrent_reads() if concurrent else self._sequential_reads()
+        for read, page in reader:
+            tracker.reads.append(read)
+            yield page
+        self._tracker = None
+        if not self._pages_in_first_pass:
+            self._pages_in_first_pass = len(tracker.reads)
+        if self._settled() or not tracker.reads:
+            return
+        first = tracker.reads[0]
+        reached_tail = any(r.covers_tail for r in tracker.reads)
+        if self.start_page == 1:
+            check, page = self._absorb(1, self._get(1, self.page_size), verifying=True)
+            yield page
+            same_head = tracker.first_page_ids is not None and (
+                self._page_one_ids == tracker.first_page_ids
+            )
+        else:
+            assert head is not None
+            check = self._probe()
+            same_head = head.head_id is not None and check.head_id == head.head_id
+        reads = [*tracker.reads, check] + ([head] if head is not None else [])
+        if self._virtual is not None:
+            # The checkpoint vouches for the earlier pages while the total is unchanged.
+            reads.append(self._virtual)
+        same_total = all(r.total == first.total for r in reads if not r.virtual)
+        if self._virtual is not None:
+            same_total = same_total and first.total == self.expected_total
+        expected = first.total - (self.start_page - 1) * self.page_size
+        counted = len(tracker.ids) + tracker.rejected
+        same_count = counted == expected if reached_tail else self._stop_key is not None
+        if same_head and same_total and same_count:
+            self.coverage.new_group(reads)
+        else:
+            _log.info(
+                "the listing moved during a pass (total %s -> %s, %s of %s records); re-reading",
+                first.total,
+                check.total,
+                counted,
+                expected,
+            )
+
+    def _sequential_reads(self) -> Iterator[tuple[Read, Page]]:
+        """Newest first, one page at a time, to the tail or (incremental) the ``stop_before`` page."""
         number = self.start_page
         while True:
             read, page = self._absorb(number, self._get(number, self.page_size))
-            yield page
+            yield read, page
             if self._order_violation is not None or read.covers_tail or read.count == 0:
                 return
-            stop = self.stop_before
+            stop = self._stop_key
             if stop is not None and read.bottom is not None and read.bottom[0] < stop:
                 return
             number += 1
             if number > self._page_cap():
                 return
 
-    def _concurrent_pass(self) -> Iterator[Page]:
+    def _concurrent_reads(self) -> Iterator[tuple[Read, Page]]:
+        """The first page, then the rest on the pool, handed on in ascending page order."""
         size = self.page_size
-        head: Read | None = self._probe() if self.start_page > 1 else None
         first, page = self._absorb(self.start_page, self._get(self.start_page, size))
-        yield page
-        head = head or first
-        pass_reads = [head, first]
-        if first.covers_tail:
+        yield first, page
+        if first.covers_tail or first.count == 0:
             return
         last_page = min(max(self.start_page, math.ceil(first.total / size)), self._page_cap())
-        window = 2 * self.concurrency
+        window = 4 * self.concurrency
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="jobsphere-scan")
         futures: dict[int, Future[FetchResult]] = {}
         try:
@@ -292,36 +398,14 @@ class Scanner:
                     futures[next_submit] = pool.submit(self._get, next_submit, size)
                     next_submit += 1
                 read, page = self._absorb(next_yield, futures.pop(next_yield).result())
-                pass_reads.append(read)
                 grown = min(math.ceil(read.total / size), self._page_cap())
                 last_page = max(last_page, grown)
-                yield page
+                yield read, page
                 next_yield += 1
         finally:
             if futures:
                 self._cancel.set()
             pool.shutdown(wait=False, cancel_futures=True)
-        if self.coverage.verdict().complete:
-            return
-        if self.start_page == 1:
-            # Re-read page 1 whole: the same total and the same 100 newest ids prove no posting
-            # arrived and (with the total) none was deleted while the pass ran.
-            before = self._page_one_ids
-            check, page = self._absorb(1, self._get(1, size))
-            yield page
-            same_head = before is not None and self._page_one_ids == before
-        else:
-            check = self._probe()
-            same_head = head.head_id is not None and check.head_id == head.head_id
-        pass_reads.append(check)
-        if same_head and all(r.total == first.total for r in pass_reads):
-            self.coverage.new_group(pass_reads)
-        else:
-            _log.info(
-                "the listing changed during the concurrent pass (total %s -> %s); re-reading",
-                first.total,
-                check.total,
-            )
 
     def _probe(self) -> Read:
         """One ``page=1&limit=1`` request: the listing's head and total right now."""
@@ -347,41 +431,34 @@ class Scanner:
             )
         return None
 
-    def _repair(self) -> Iterator[Page]:
-        """Re-read from where coverage stops until it is complete or the budget is spent.
+    STUCK_LIMIT = 3
+    """Re-reads in a row that extend nothing before the repair loop hands over to a full pass."""
 
-        Normally the page after the frontier; when that read did not extend coverage (a deletion
-        slid jobs backwards again), step back one page at a time, so the re-read overlaps both
-        neighbours.
+    def _repair(self) -> Iterator[Page]:
+        """Re-read from where coverage stops, joining reads by overlap, while that makes progress.
+
+        Normally the page after the frontier; when that read did not join (a deletion slid jobs
+        backwards), step back one page at a time, so the re-read overlaps both neighbours. This
+        closes gaps even while deletions continue. When several re-reads in a row extend nothing
+        (the listing moved once and then stood still, so pages meet without overlapping), a full
+        pass is the better proof and the loop hands over.
         """
         size = self.page_size
-        pages_expected = math.ceil((self._first.total if self._first else 0) / size)
-        budget = self._max_rereads if self._max_rereads is not None else 2 * pages_expected + 10
         stuck = 0
         floor = self.start_page
-        spent = 0
-        while True:
-            verdict = self.coverage.verdict(self.stop_before)
-            if verdict.complete:
-                return
-            if spent >= budget:
-                self._give_up = (
-                    f"the listing kept changing (meta.total {self._first_total()} -> "
-                    f"{self._last_total()}); stopped after re-reading {spent} pages"
-                )
+        while stuck < self.STUCK_LIMIT:
+            verdict = self.coverage.verdict(self._stop_key)
+            if verdict.complete or self._rereads >= self._budget():
                 return
             natural = floor if verdict.frontier is None else verdict.frontier.end // size + 1
             natural = max(natural, floor)
-            target = natural - stuck
-            if target < floor:
-                stuck, target = 0, natural
+            target = natural - stuck if natural - stuck >= floor else natural
             before = (verdict.covered_to, verdict.frontier)
-            spent += 1
             _, page = self._absorb(target, self._get(target, size))
             yield page
             if self._order_violation is not None:
                 return
-            after = self.coverage.verdict(self.stop_before)
+            after = self.coverage.verdict(self._stop_key)
             progressed = after.complete or (after.covered_to, after.frontier) != before
             stuck = 0 if progressed else stuck + 1
 
@@ -421,12 +498,29 @@ class Scanner:
             self._last = read
         return read
 
-    def _absorb(self, number: int, result: FetchResult) -> tuple[Read, Page]:
+    def _absorb(
+        self, number: int, result: FetchResult, *, verifying: bool = False
+    ) -> tuple[Read, Page]:
         """Turn one response into a read (for the proof) and a page (for the caller)."""
         usable, rejected = split_records(result.data)
-        keys: list[Key | None] = [order_key(r) for r in usable]
+        # order_key's fast path inlined: this line runs for every record of the scan.
+        keys: list[Key | None] = [
+            (v[:19], r["id"])
+            if type(v := r.get("posted_at")) is str
+            and len(v) == 20
+            and v[19] == "Z"
+            and v[10] == "T"
+            else order_key(r)
+            for r in usable
+        ]
         if number == 1:
             self._page_one_ids = [r["id"] for r in usable]
+        tracker = self._tracker
+        if tracker is not None and not verifying:
+            tracker.ids.update(r["id"] for r in usable)
+            tracker.rejected += len(rejected)
+            if number == 1 and tracker.first_page_ids is None:
+                tracker.first_page_ids = self._page_one_ids
         read = self._read(number, self.page_size, result, keys)
         reread = number in self._pages_read
         in_sequence = not reread and number == self._previous_page + 1
@@ -437,7 +531,7 @@ class Scanner:
         for record, key in zip(usable, keys, strict=True):
             job_id = record["id"]
             if job_id in seen:
-                self._duplicates += 1
+                self._duplicates += not (verifying or reread)
                 continue
             seen.add(job_id)
             fresh.append(record)
@@ -456,7 +550,7 @@ class Scanner:
             self._previous_page = number
             if read.bottom is not None:
                 self._last_yielded = read.bottom
-        self._rereads += int(reread)
+        self._rereads += int(reread and not verifying)
         self._pages_read.add(number)
         self.coverage.add(read)
         self._pages += 1

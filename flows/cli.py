@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
-import click
 import typer
 
 from .errors import UserFacingError
@@ -79,15 +78,15 @@ class CliError(UserFacingError):
     """A usage problem found by the command line itself."""
 
 
-def _key_source(param: str, env: str) -> str:
-    ctx = click.get_current_context(silent=True)
-    source = ctx.get_parameter_source(param) if ctx else None
+def _key_source(ctx: typer.Context) -> str:
+    """Where the API key came from, so an error can name it without showing it."""
+    source = ctx.get_parameter_source("api_key")
     if source is not None and source.name == "ENVIRONMENT":
-        return f"the {env} environment variable"
-    return f"--{param.replace('_', '-')}"
+        return "the JOBSPHERE_API_KEY environment variable"
+    return "--api-key"
 
 
-def _explain(exc: BaseException) -> str:
+def _explain(exc: BaseException, key_source: str) -> str:
     """Translate the exceptions we know into one actionable line; never include secrets."""
     from connectors import (
         AuthenticationError,
@@ -102,12 +101,12 @@ def _explain(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, AuthenticationError):
         return (
-            f"JobSphere rejected the API key from {_key_source('api_key', 'JOBSPHERE_API_KEY')} "
+            f"JobSphere rejected the API key from {key_source} "
             "(401 Unauthorized): check that the key is current and complete."
         )
     if isinstance(exc, PermissionDeniedError):
         return (
-            f"the API key from {_key_source('api_key', 'JOBSPHERE_API_KEY')} lacks permission "
+            f"the API key from {key_source} lacks permission "
             "for this request (403 Forbidden): use a key with the needed scope."
         )
     if isinstance(exc, RetryExhaustedError):
@@ -122,24 +121,24 @@ def _explain(exc: BaseException) -> str:
     return f"unexpected error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
 
 
-def _run(debug: bool, work: Callable[[], T]) -> T:
+def _run(debug: bool, work: Callable[[], T], key_source: str = "--api-key") -> T:
     _configure_logging(debug)
     try:
         return work()
-    except (typer.Exit, typer.Abort, click.exceptions.Exit):
+    except (typer.Exit, typer.Abort):
         raise
     except KeyboardInterrupt:
         _fail("interrupted; rerun the same command to resume from the last committed batch.")
     except Exception as exc:
         if debug:
             raise
-        _fail(_explain(exc))
+        _fail(_explain(exc, key_source))
 
 
 def _fail(message: str) -> NoReturn:
-    from connectors.redaction import redact_known
+    from connectors.redaction import redact
 
-    typer.echo(f"jobsphere: error: {redact_known(message)}", err=True)
+    typer.echo(f"jobsphere: error: {redact(message)}", err=True)
     raise typer.Exit(1)
 
 
@@ -203,6 +202,7 @@ def _print_summary(summary: Any) -> None:
 
 @app.command()
 def sync(
+    ctx: typer.Context,
     db: DbOpt = Path(DEFAULT_DB),
     base_url: BaseUrlOpt = DEFAULT_BASE_URL,
     api_key: ApiKeyOpt = None,
@@ -234,7 +234,7 @@ def sync(
 
         _print_summary(run_sync_flow(settings, full=full, show_progress=progress))
 
-    _run(debug, work)
+    _run(debug, work, key_source=_key_source(ctx))
 
 
 def _parse_date(value: str | None, name: str) -> datetime | None:
@@ -254,6 +254,7 @@ def _parse_date(value: str | None, name: str) -> datetime | None:
 
 @app.command()
 def backfill(
+    ctx: typer.Context,
     db: DbOpt = Path(DEFAULT_DB),
     base_url: BaseUrlOpt = DEFAULT_BASE_URL,
     api_key: ApiKeyOpt = None,
@@ -300,7 +301,7 @@ def backfill(
 
         _print_summary(run_backfill_flow(settings, slice_, show_progress=progress))
 
-    _run(debug, work)
+    _run(debug, work, key_source=_key_source(ctx))
 
 
 @webhooks_app.command("serve")
@@ -344,6 +345,37 @@ def webhooks_serve(
             tolerance=tolerance,
             inbox_path=inbox,
         )
+
+    _run(debug, work)
+
+
+@webhooks_app.command("apply")
+def webhooks_apply(
+    db: DbOpt = Path(DEFAULT_DB),
+    inbox: Annotated[
+        Path | None,
+        typer.Option("--inbox", help="Durable inbox file (default: <db>.inbox.sqlite3)."),
+    ] = None,
+    max_events: Annotated[int, typer.Option("--max-events", min=1)] = 100_000,
+    lock_timeout: LockTimeoutOpt = 60.0,
+    debug: DebugOpt = False,
+) -> None:
+    """Drain stored webhook events into the warehouse as one Prefect flow run.
+
+    The receiver applies events itself within about a second; use this after a receiver outage
+    or to apply an inbox copied from another replica.
+    """
+
+    def work() -> None:
+        from .webhook_apply import apply_webhook_events
+
+        totals = apply_webhook_events(
+            db_path=str(db),
+            inbox_path=str(inbox) if inbox else None,
+            max_events=max_events,
+            lock_timeout=lock_timeout,
+        )
+        typer.echo(", ".join(f"{k}: {v}" for k, v in totals.items()))
 
     _run(debug, work)
 

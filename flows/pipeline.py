@@ -90,11 +90,12 @@ def _rejected_frame(rejected: list[RejectedRecord]) -> pl.DataFrame:
 def _in_window(frame: pl.DataFrame, since: datetime | None, until: datetime | None) -> pl.DataFrame:
     if since is None and until is None:
         return frame
+    utc = pl.Datetime("us", "UTC")
     keep = pl.lit(True)
     if since is not None:
-        keep = keep & (pl.col("posted_at") >= since)
+        keep = keep & (pl.col("posted_at") >= pl.lit(since, dtype=utc))
     if until is not None:
-        keep = keep & (pl.col("posted_at") < until)
+        keep = keep & (pl.col("posted_at") < pl.lit(until, dtype=utc))
     return frame.filter(keep)
 
 

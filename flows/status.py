@@ -13,12 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["collect_status", "default_inbox_path", "render_status"]
-
-
-def default_inbox_path(db: Path) -> Path:
-    """The receiver's inbox lives next to the warehouse file unless told otherwise."""
-    return db.with_name(db.name + ".inbox.sqlite3")
+__all__ = ["collect_status", "render_status"]
 
 
 def collect_status(db: Path, inbox: Path | None, *, lock_timeout: float = 10.0) -> dict[str, Any]:
@@ -26,25 +21,18 @@ def collect_status(db: Path, inbox: Path | None, *, lock_timeout: float = 10.0) 
 
     with open_warehouse(db, read_only=True, lock_timeout=lock_timeout) as con:
         info: dict[str, Any] = dict(warehouse_status(con))
+    from webhooks.inbox import Inbox, default_inbox_path
+
     inbox_path = inbox or default_inbox_path(db)
     backlog: dict[str, Any] = {"inbox": str(inbox_path), "pending": 0, "oldest_pending_at": None}
     if inbox_path.exists():
-        from webhooks.inbox import Inbox
-
-        box = Inbox(inbox_path)
-        try:
-            count, oldest = box.backlog()
-        finally:
-            box.close()
-        backlog["pending"] = count
-        backlog["oldest_pending_at"] = oldest
+        with Inbox(inbox_path) as box:
+            pending = box.backlog()
+        backlog["pending"] = pending.count
+        oldest = pending.oldest_received_at
         if oldest is not None:
-            oldest_dt = (
-                oldest if isinstance(oldest, datetime) else datetime.fromisoformat(str(oldest))
-            )
-            if oldest_dt.tzinfo is None:
-                oldest_dt = oldest_dt.replace(tzinfo=UTC)
-            backlog["lag_seconds"] = round((datetime.now(UTC) - oldest_dt).total_seconds(), 1)
+            backlog["oldest_pending_at"] = oldest.isoformat()
+            backlog["lag_seconds"] = round((datetime.now(UTC) - oldest).total_seconds(), 1)
     info["webhook_backlog"] = backlog
     return info
 

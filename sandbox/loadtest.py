@@ -44,12 +44,13 @@ def _free_port() -> int:
 
 def _wait_up(root: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{root}/_sandbox/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
+    with httpx.Client(trust_env=False, timeout=1) as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.get(f"{root}/_sandbox/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
     raise RuntimeError("sandbox did not start")
 
 

@@ -127,6 +127,8 @@ def _with_period(periods: tuple[str, ...], low: float, high: float, step: float)
 
 
 def _without_period(low: float, high: float, step: float) -> _Builder:
+    """No period given: the magnitude (in USD, after FX) must imply it per SPEC section 5."""
+
     def build(u1: float, u2: float, u3: float) -> SalaryRange:
         lo, hi = _bounds(u1, u2, low, high, step)
         return {"min": _num(lo), "max": _num(hi), "currency": _pick(("USD", "EUR", "$"), u3)}
@@ -164,7 +166,7 @@ _STYLES: tuple[tuple[str, _Builder, float], ...] = (
     ("period_hour", _with_period(("hour", "hourly"), 20, 150, 0.5), 3),
     ("hourly_magnitude", _without_period(25, 160, 0.5), 3),
     ("daily_magnitude", _without_period(300, 1_200, 10), 2),
-    ("monthly_magnitude", _without_period(3_000, 14_000, 100), 2),
+    ("monthly_magnitude", _without_period(3_000, 12_000, 100), 2),
     ("unknown_currency", _unknown_currency, 2),
     ("partial", _partial, 1),
 )

@@ -155,7 +155,7 @@ _FILLER: Final[tuple[str, ...]] = (
 _BARE_SUBDIVISION_COUNTRIES: Final[frozenset[str]] = frozenset({"US", "CA", "GB"})
 _REMOTE = r"(?i)\b(?:remote|anywhere|wfh|work from home|home[- ]based|telecommut\w*)\b"
 _SEPARATORS = r"\s+[-–—|/]\s+|\s[-–—]|[-–—]\s|[;|()\[\]{}/•·]"
-_STRIP = " \t\r\n-–—:*'\"."
+_STRIP = " \t\r\n-–—:*'\""
 
 
 def _key(expr: pl.Expr) -> pl.Expr:
@@ -164,10 +164,11 @@ def _key(expr: pl.Expr) -> pl.Expr:
         expr.str.normalize("NFKD")
         .str.replace_all(r"\p{M}", "")
         .str.to_lowercase()
-        .str.replace_all(r"[.\d]+", " ")
+        .str.replace_all(".", "", literal=True)
+        .str.replace_all(r"\d+", " ")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars(" ,-'\"")
-        .str.replace(r"^the ", "")
+        .str.replace(r"^(?:the|in|based in) ", "")
         .str.replace(r" only$", "")
     )
 
@@ -247,9 +248,7 @@ def _implicit_subdivisions() -> pl.DataFrame:
     rows = _top_level_subdivisions()
     us_ca = [row for row in rows if row[1][:2] in {"US", "CA"}]
     named_elsewhere = [
-        (raw, code, prio)
-        for raw, code, prio in rows
-        if code[:2] not in {"US", "CA"} and prio != 1
+        (raw, code, prio) for raw, code, prio in rows if code[:2] not in {"US", "CA"} and prio != 1
     ]
     first = _unambiguous(us_ca, ["key"]).with_columns(pl.lit(True).alias("us_ca"))
     rest = (
@@ -262,7 +261,10 @@ def _implicit_subdivisions() -> pl.DataFrame:
         pl.concat([first, rest])
         .rename({"value": "region"})
         .with_columns(
-            pl.col("region").str.slice(0, 2).is_in(sorted(_BARE_SUBDIVISION_COUNTRIES)).alias("bare")
+            pl.col("region")
+            .str.slice(0, 2)
+            .is_in(sorted(_BARE_SUBDIVISION_COUNTRIES))
+            .alias("bare")
         )
     )
 
@@ -275,7 +277,7 @@ def _locations(values: pl.Series) -> pl.DataFrame:
         text.str.replace_all(r"(?i)\bremote\b", ",")
         .str.replace_all(_SEPARATORS, ",")
         .str.split(",")
-        .list.eval(part.filter((part != "") & ~_key(part).is_in(list(_FILLER))))
+        .list.eval(part.filter((_key(part) != "") & ~_key(part).is_in(list(_FILLER))))
     )
     understood = ~text.str.contains(r"^[\[{]")
     frame = (
@@ -309,7 +311,12 @@ def _locations(values: pl.Series) -> pl.DataFrame:
         )
         .join(
             implicit.rename(
-                {"key": "__last_key", "region": "__last_region", "us_ca": "__us_ca", "bare": "__bare"}
+                {
+                    "key": "__last_key",
+                    "region": "__last_region",
+                    "us_ca": "__us_ca",
+                    "bare": "__bare",
+                }
             ),
             on="__last_key",
             how="left",
@@ -344,9 +351,17 @@ def _locations(values: pl.Series) -> pl.DataFrame:
         .then(pl.col("__prev_region"))
     )
     city = (
-        pl.when((n >= 2) & (pl.col("__first_country").is_null() | (pl.col("__first_key").str.len_chars() <= 2)))
+        pl.when(
+            (n >= 2)
+            & (pl.col("__first_country").is_null() | (pl.col("__first_key").str.len_chars() <= 2))
+        )
         .then(pl.col("__first"))
-        .when((n == 1) & ~pl.col("__last_is_region") & pl.col("__country").is_null() & ~pl.col("is_remote"))
+        .when(
+            (n == 1)
+            & ~pl.col("__last_is_region")
+            & pl.col("__country").is_null()
+            & ~pl.col("is_remote")
+        )
         .then(pl.col("__first"))
     )
     return frame.with_columns(region.alias("region")).select(
@@ -361,6 +376,4 @@ def _locations(values: pl.Series) -> pl.DataFrame:
 def normalize_location(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``LOCATION_COLUMNS`` from ``location_raw``; a null location gives nulls throughout."""
     distinct = frame.get_column("location_raw").unique().drop_nulls()
-    return frame.join(
-        _locations(distinct), on="location_raw", how="left", maintain_order="left"
-    )
+    return frame.join(_locations(distinct), on="location_raw", how="left", maintain_order="left")

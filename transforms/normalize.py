@@ -9,7 +9,8 @@ Choices the SPEC leaves open:
 - ``title``, ``company``: trimmed; blank is null.
 - Timestamps: RFC 3339 with ``Z`` or an offset, ``T`` or a space between date and time, any
   fraction (truncated to microseconds). A timestamp without an offset is read as UTC (many feeds
-  drop the ``Z``); a date alone, an impossible date, or a year outside 1..9999 is null.
+  drop the ``Z``); a date alone, an impossible date, an offset without its colon (``+0200``,
+  not RFC 3339) or a UTC year outside 1..9999 is null.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import polars as pl
 from transforms.location import normalize_location
 from transforms.salary import normalize_salary
 
-__all__ = ["NORMALIZED_SCHEMA", "normalize_jobs", "parse_timestamp", "with_version_at"]
+__all__ = ["NORMALIZED_SCHEMA", "normalize_jobs", "with_version_at"]
 
 _UTC: Final = pl.Datetime("us", "UTC")
 
@@ -57,49 +58,104 @@ _EMPLOYMENT_SYNONYMS: Final[dict[str, str]] = {
 }
 
 
-def _text(column: str) -> pl.Expr:
-    value = pl.col(column).str.strip_chars()
-    return pl.when(value != "").then(value)
+_RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 
 
-def _employment_type(column: str) -> pl.Expr:
-    key = _text(column).str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
-    return key.replace(_EMPLOYMENT_SYNONYMS)
+def _timestamps(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """RFC 3339 text columns -> ``Datetime("us", "UTC")`` columns; unreadable -> null.
 
-
-def parse_timestamp(text: pl.Expr) -> pl.Expr:
-    """RFC 3339 text -> ``Datetime("us", "UTC")``; anything unreadable -> null."""
-    canonical = (
-        text.str.strip_chars()
+    Why not one ``str.to_datetime`` with ``%:z``: chrono's offset parsing is the slowest step of
+    the whole normalization. The shape is checked with one regex, the fixed-width date-time
+    prefix is parsed on Polars' fast path (which still rejects impossible dates), and the
+    fraction and offset are read from the tail with plain string slices. Stages are separate
+    ``with_columns`` calls because eager expressions are not de-duplicated.
+    """
+    tmp = {src: f"__ts_{index}" for index, src in enumerate(columns)}
+    text = {src: pl.col(tmp[src]) for src in columns}
+    frame = frame.with_columns(
+        pl.col(src)
+        .str.strip_chars()
         .str.to_uppercase()
-        .str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T")
-        .str.replace(r"Z$", "+00:00")
+        .str.replace(" ", "T", literal=True)
+        .alias(tmp[src])
+        for src in columns
     )
-    # No offset at all: read as UTC.
-    canonical = (
-        pl.when(canonical.str.contains(r"T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"))
-        .then(canonical + "+00:00")
-        .otherwise(canonical)
+    frame = frame.with_columns(
+        pl.when(text[src].str.contains(_RFC3339)).then(text[src]).alias(tmp[src]) for src in columns
     )
-    parsed = canonical.str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC", strict=False
+    frame = frame.with_columns(
+        expr
+        for src in columns
+        for expr in (
+            text[src]
+            .str.slice(0, 19)
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", time_zone="UTC", strict=False)
+            .alias(f"{tmp[src]}_base"),
+            # "" (no offset: UTC), "Z", or "+hh:mm" -- the regex allows nothing else.
+            pl.when(text[src].str.ends_with("Z"))
+            .then(pl.lit(""))
+            .otherwise(text[src].str.slice(19).str.slice(-6))
+            .alias(f"{tmp[src]}_offset"),
+            text[src].str.slice(19).str.strip_chars_end("Z").alias(f"{tmp[src]}_tail"),
+        )
     )
-    return pl.when(parsed.dt.year().is_between(1, 9999)).then(parsed)
+
+    def offset_minutes(src: str) -> pl.Expr:
+        offset = pl.col(f"{tmp[src]}_offset")
+        minutes = offset.str.slice(1, 2).cast(pl.Int64, strict=False) * 60 + offset.str.slice(
+            4, 2
+        ).cast(pl.Int64, strict=False)
+        signed = pl.when(offset.str.starts_with("-")).then(-minutes).otherwise(minutes)
+        return pl.when(offset.str.len_bytes() == 6).then(signed).otherwise(0)
+
+    def microseconds(src: str) -> pl.Expr:
+        tail, offset = pl.col(f"{tmp[src]}_tail"), pl.col(f"{tmp[src]}_offset")
+        fraction = pl.when(offset.str.len_bytes() == 6).then(tail.str.head(-6)).otherwise(tail)
+        digits = fraction.str.slice(1, 6).str.pad_end(6, "0")
+        return digits.cast(pl.Int64, strict=False).fill_null(0)
+
+    frame = frame.with_columns(
+        (
+            pl.col(f"{tmp[src]}_base")
+            + pl.duration(microseconds=microseconds(src), minutes=-offset_minutes(src))
+        ).alias(tmp[src])
+        for src in columns
+    )
+    return frame.with_columns(
+        pl.when(text[src].dt.year().is_between(1, 9999)).then(text[src]).alias(dst)
+        for src, dst in columns.items()
+    ).drop(pl.selectors.starts_with("__ts_"))
+
+
+def _employment_types(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per distinct value (there are few): trimmed, lower case, ``_`` for blanks and hyphens."""
+    distinct = frame.select(pl.col("employment_type").unique().drop_nulls())
+    key = pl.col("employment_type").str.strip_chars().str.to_lowercase()
+    key = key.str.replace_all(r"[\s\-]+", "_").replace(_EMPLOYMENT_SYNONYMS)
+    mapping = distinct.with_columns(key.alias("__employment_type"))
+    mapping = mapping.with_columns(
+        pl.when(pl.col("__employment_type") != "").then(pl.col("__employment_type"))
+    )
+    return (
+        frame.join(mapping, on="employment_type", how="left", maintain_order="left")
+        .drop("employment_type")
+        .rename({"__employment_type": "employment_type"})
+    )
 
 
 def normalize_jobs(raw_frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFrame:
     """Normalize a ``jobs_frame`` output; the result has exactly ``NORMALIZED_SCHEMA``."""
-    frame = raw_frame.with_columns(
-        _text("title").alias("title"),
-        _text("company").alias("company"),
-        _employment_type("employment_type").alias("employment_type"),
-        parse_timestamp(pl.col("posted_at_raw")).alias("posted_at"),
-        parse_timestamp(pl.col("updated_at_raw")).alias("source_updated_at"),
+    frame = raw_frame.with_columns(pl.col("title", "company").str.strip_chars())
+    frame = frame.with_columns(
+        pl.when(pl.col(name).str.len_bytes() > 0).then(pl.col(name)).alias(name)
+        for name in ("title", "company")
+    )
+    frame = _timestamps(
+        _employment_types(frame),
+        {"posted_at_raw": "posted_at", "updated_at_raw": "source_updated_at"},
     )
     frame = normalize_location(normalize_salary(frame, fx_rates))
-    return frame.select(
-        pl.col(name).cast(dtype) for name, dtype in NORMALIZED_SCHEMA.items()
-    )
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in NORMALIZED_SCHEMA.items())
 
 
 def with_version_at(frame: pl.DataFrame, default: datetime | pl.Expr) -> pl.DataFrame:
@@ -114,4 +170,6 @@ def with_version_at(frame: pl.DataFrame, default: datetime | pl.Expr) -> pl.Data
         fallback = pl.lit(default).dt.convert_time_zone("UTC").cast(_UTC)
     else:
         fallback = default.cast(_UTC)
-    return frame.with_columns(pl.coalesce(pl.col("source_updated_at"), fallback).alias("version_at"))
+    return frame.with_columns(
+        pl.coalesce(pl.col("source_updated_at"), fallback).alias("version_at")
+    )

@@ -68,9 +68,7 @@ def jobs_frame(records: Sequence[dict[str, Any]]) -> pl.DataFrame:
     if not records:
         return pl.DataFrame(schema=RECORDS_SCHEMA)
     lines = _serialize(records)
-    parsed = pl.read_ndjson(
-        io.BytesIO(b"\n".join(lines)), schema=_READ_SCHEMA, ignore_errors=True
-    )
+    parsed = pl.read_ndjson(io.BytesIO(b"\n".join(lines)), schema=_READ_SCHEMA, ignore_errors=True)
     if parsed.height != len(records):  # one valid JSON object per line: cannot happen
         raise RuntimeError(f"parsed {parsed.height} rows from {len(records)} records")
     raw = pl.Series("raw", lines, dtype=pl.Binary).cast(pl.String)

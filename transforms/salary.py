@@ -89,7 +89,7 @@ def _iso_currencies() -> frozenset[str]:
 
 
 def _currency_code(token: pl.Expr) -> pl.Expr:
-    """A symbol or code (any case) -> ISO 4217 code, else null."""
+    """A symbol or code (any case) -> ISO 4217 code, else null. Run it on distinct values."""
     key = token.str.strip_chars().str.to_lowercase()
     code = pl.coalesce(
         key.replace_strict(_SYMBOLS, default=None, return_dtype=pl.String),
@@ -98,27 +98,40 @@ def _currency_code(token: pl.Expr) -> pl.Expr:
     return pl.when(code.is_in(sorted(_iso_currencies()))).then(code)
 
 
-def _amount(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(value as Float64 or null, currency token written next to the number or null)."""
-    groups = raw.str.strip_chars().str.to_lowercase().str.extract_groups(_AMOUNT)
-    digits = groups.struct.field("num").str.replace_all(r"[,_ ]", "")
-    mult = (
-        groups.struct.field("mult")
-        .replace_strict({"k": 1e3, "m": 1e6}, default=1.0, return_dtype=pl.Float64)
-        .fill_null(1.0)
+def _amounts(texts: pl.Series) -> pl.DataFrame:
+    """Distinct amount texts -> (text, value, currency written next to the number).
+
+    Staged ``with_columns`` so each regex runs once per distinct text (eager expressions are not
+    de-duplicated).
+    """
+    parsed = (
+        pl.DataFrame({"text": texts})
+        .with_columns(
+            pl.col("text")
+            .str.strip_chars()
+            .str.to_lowercase()
+            .str.extract_groups(_AMOUNT)
+            .alias("__groups")
+        )
+        .unnest("__groups")
+        .with_columns(
+            (
+                pl.col("num").str.replace_all(r"[,_ ]", "").cast(pl.Float64, strict=False)
+                * pl.col("mult")
+                .replace_strict({"k": 1e3, "m": 1e6}, default=1.0, return_dtype=pl.Float64)
+                .fill_null(1.0)
+            ).alias("value"),
+            _currency_code(pl.coalesce("pre", "post")).alias("currency"),
+        )
     )
-    value = digits.cast(pl.Float64, strict=False) * mult
-    value = pl.when(value.is_finite() & (value >= 0)).then(value)
-    token = pl.coalesce(groups.struct.field("pre"), groups.struct.field("post"))
-    return value, token
+    value = pl.col("value")
+    return parsed.select(
+        "text", pl.when(value.is_finite() & (value >= 0)).then(value).alias("value"), "currency"
+    )
 
 
 def _period(raw: pl.Expr) -> pl.Expr:
-    key = (
-        raw.str.strip_chars()
-        .str.to_lowercase()
-        .str.replace(r"^(?:(?:per|a|an)\s+|/\s*)", "")
-    )
+    key = raw.str.strip_chars().str.to_lowercase().str.replace(r"^(?:(?:per|a|an)\s+|/\s*)", "")
     return key.replace_strict(_PERIODS, default=None, return_dtype=pl.String)
 
 
@@ -138,21 +151,53 @@ def _usd_rates(fx_rates: pl.DataFrame) -> pl.DataFrame:
 
 
 def normalize_salary(frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFrame:
-    """Add ``SALARY_COLUMNS`` from the ``salary_*_raw`` columns; other columns pass through."""
-    lo, lo_token = _amount(pl.col("salary_min_raw"))
-    hi, hi_token = _amount(pl.col("salary_max_raw"))
-    given_currency = pl.col("salary_currency_raw").str.strip_chars()
-    currency = (
-        pl.when(given_currency.is_null() | (given_currency == ""))
-        .then(_currency_code(pl.coalesce(lo_token, hi_token)))
-        .otherwise(_currency_code(given_currency))
+    """Add ``SALARY_COLUMNS`` from the ``salary_*_raw`` columns; other columns pass through.
+
+    Amounts, currencies and periods are parsed once per distinct text and joined back: the
+    distinct texts are few next to the rows, and the joins keep the work linear.
+    """
+    amount_texts = pl.concat(
+        [frame.get_column("salary_min_raw"), frame.get_column("salary_max_raw")]
     )
+    amounts = _amounts(amount_texts.unique().drop_nulls())
+    currencies = (
+        frame.select(pl.col("salary_currency_raw").unique().drop_nulls())
+        .with_columns(
+            pl.col("salary_currency_raw").str.strip_chars().alias("__stripped"),
+        )
+        .select(
+            "salary_currency_raw",
+            (pl.col("__stripped").is_null() | (pl.col("__stripped") == "")).alias("__blank"),
+            _currency_code(pl.col("__stripped")).alias("__given_currency"),
+        )
+    )
+    periods = frame.select(pl.col("salary_period_raw").unique().drop_nulls()).with_columns(
+        _period(pl.col("salary_period_raw")).alias("__period_given")
+    )
+
+    def lookup(table: pl.DataFrame, on: str, staged: pl.DataFrame) -> pl.DataFrame:
+        return staged.join(table, on=on, how="left", maintain_order="left")
+
+    staged = frame
+    for side in ("min", "max"):
+        staged = lookup(
+            amounts.rename(
+                {"text": f"salary_{side}_raw", "value": f"__{side}", "currency": f"__{side}_cur"}
+            ),
+            f"salary_{side}_raw",
+            staged,
+        )
+    staged = lookup(periods, "salary_period_raw", lookup(currencies, "salary_currency_raw", staged))
+
+    lo, hi = pl.col("__min"), pl.col("__max")
     swap = lo.is_not_null() & hi.is_not_null() & (lo > hi)
-    staged = frame.with_columns(
+    staged = staged.with_columns(
         pl.when(swap).then(hi).otherwise(lo).alias("salary_min"),
         pl.when(swap).then(lo).otherwise(hi).alias("salary_max"),
-        currency.alias("salary_currency"),
-        _period(pl.col("salary_period_raw")).alias("__period_given"),
+        pl.when(pl.col("__blank").fill_null(True))
+        .then(pl.coalesce("__min_cur", "__max_cur"))
+        .otherwise(pl.col("__given_currency"))
+        .alias("salary_currency"),
     ).join(
         _usd_rates(fx_rates),
         left_on="salary_currency",
@@ -161,26 +206,37 @@ def normalize_salary(frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFram
         maintain_order="left",
     )
 
-    top_usd = pl.max_horizontal("salary_min", "salary_max") * pl.col("__usd_per_unit")
+    staged = staged.with_columns(
+        (pl.max_horizontal("salary_min", "salary_max") * pl.col("__usd_per_unit")).alias(
+            "__top_usd"
+        )
+    )
+    top_usd = pl.col("__top_usd")
     inferred: pl.Expr = pl.lit("year")
     for limit, period in reversed(_INFER_BELOW):
         inferred = pl.when(top_usd < limit).then(pl.lit(period)).otherwise(inferred)
-    inferred = pl.when(top_usd.is_not_null()).then(inferred)
     given = pl.col("__period_given")
     staged = staged.with_columns(
-        pl.coalesce(given, inferred).alias("salary_period"),
+        pl.when(given.is_not_null())
+        .then(given)
+        .when(top_usd.is_not_null())
+        .then(inferred)
+        .alias("salary_period"),
         pl.when(given.is_not_null())
         .then(False)
-        .when(inferred.is_not_null())
+        .when(top_usd.is_not_null())
         .then(True)
         .alias("salary_period_inferred"),
     )
-
-    factor = pl.col("salary_period").replace_strict(
-        ANNUAL_FACTORS, default=None, return_dtype=pl.Float64
+    staged = staged.with_columns(
+        (
+            pl.col("__usd_per_unit")
+            * pl.col("salary_period").replace_strict(
+                ANNUAL_FACTORS, default=None, return_dtype=pl.Float64
+            )
+        ).alias("__to_usd_annual")
     )
-    to_usd_annual = pl.col("__usd_per_unit") * factor
     return staged.with_columns(
-        (pl.col("salary_min") * to_usd_annual).alias("salary_min_usd_annual"),
-        (pl.col("salary_max") * to_usd_annual).alias("salary_max_usd_annual"),
-    ).drop("__period_given", "__usd_per_unit")
+        (pl.col("salary_min") * pl.col("__to_usd_annual")).alias("salary_min_usd_annual"),
+        (pl.col("salary_max") * pl.col("__to_usd_annual")).alias("salary_max_usd_annual"),
+    ).drop(pl.selectors.starts_with("__"))

@@ -14,6 +14,7 @@ a batch reads a few fixed-width columns of ``jobs`` instead of every attribute; 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,24 +150,24 @@ def load_jobs(
             for table in _TEMP_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
-        for view in _VIEWS:
-            con.unregister(view)
+        _unregister(con, _VIEWS)
 
-    outcomes = frame.select(
-        "job_id", "version_at", *(["event_id"] if "event_id" in frame.columns else [])
-    ).with_columns(outcome=outcome)
+    passthrough = ["event_id"] if "event_id" in frame.columns else []
     return LoadResult(
         inserted=counts["inserted"],
         updated=counts["updated"],
         unchanged=counts["unchanged"],
         stale=counts["stale"],
-        outcomes=outcomes.select(
-            "job_id",
-            "version_at",
-            "outcome",
-            *(["event_id"] if "event_id" in frame.columns else []),
-        ),
+        outcomes=frame.select("job_id", "version_at", outcome, *passthrough),
     )
+
+
+def _unregister(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
+    """Drop the Arrow views. Inside a caller's transaction that this load aborted DuckDB refuses;
+    the load's own error is the one worth raising, and the next load re-registers anyway."""
+    for name in names:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.unregister(name)
 
 
 def _conform_jobs(jobs: pl.DataFrame) -> pl.DataFrame:

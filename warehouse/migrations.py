@@ -147,12 +147,13 @@ def _check_hash_probe(con: duckdb.DuckDBPyConnection) -> None:
     recorded = scalar(con, "SELECT value FROM schema_meta WHERE key = 'hash_probe'")
     if recorded == current:
         return
+    # Also when no probe was recorded yet (a file from before schema_meta): its hashes may come
+    # from another DuckDB release, and recomputing once is cheap compared to spurious versions.
     with transaction(con):
-        if recorded is not None:
-            con.execute(
-                f"UPDATE jobs SET row_hash = {row_hash_sql('jobs')}, raw_hash = {raw_hash_sql('jobs')}"
-            )
-            con.execute(f"UPDATE job_history SET row_hash = {row_hash_sql('job_history')}")
+        con.execute(
+            f"UPDATE jobs SET row_hash = {row_hash_sql('jobs')}, raw_hash = {raw_hash_sql('jobs')}"
+        )
+        con.execute(f"UPDATE job_history SET row_hash = {row_hash_sql('job_history')}")
         _set_meta(con, "hash_probe", str(current))
 
 

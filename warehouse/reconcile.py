@@ -49,7 +49,8 @@ def mark_vanished(
         deleted = int(row[0]) if row else 0
         if deleted:
             con.execute(
-                "UPDATE jobs SET deleted_at = $observed_at FROM _mv_gone AS g "
+                "UPDATE jobs SET deleted_at = $observed_at, updated_at = $observed_at "
+                "FROM _mv_gone AS g "
                 "WHERE jobs.job_id = g.job_id",
                 {"observed_at": observed_at},
             )

@@ -13,17 +13,27 @@ from contextlib import contextmanager
 
 import duckdb
 
-__all__ = ["transaction"]
+from warehouse._sql import scalar
+
+__all__ = ["in_transaction", "transaction"]
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` has an explicit transaction open.
+
+    DuckDB has no direct probe, and a failed ``BEGIN`` aborts the caller's transaction, so this
+    asks for the transaction id twice: in auto-commit mode each statement gets a new one.
+    """
+    return bool(scalar(con, "SELECT txid_current()") == scalar(con, "SELECT txid_current()"))
 
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Commit on success and roll back on any exception, unless the caller owns the transaction."""
-    try:
-        con.begin()
-    except duckdb.TransactionException:
+    if in_transaction(con):
         yield  # joined the caller's transaction: it commits or rolls back
         return
+    con.begin()
     try:
         yield
     except BaseException:

@@ -23,12 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inbox", default=None, help="default: <db>.inbox.sqlite3")
     parser.add_argument("--tolerance", type=float, default=300.0)
     parser.add_argument("--apply-interval", type=float, default=0.5)
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     args = parser.parse_args(argv)
     secrets = parse_secrets(os.environ.get(SECRET_ENV_VAR))
     if not secrets:
         print(f"error: set {SECRET_ENV_VAR} (comma-separated during rotation)", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     serve(
         db_path=args.db,
         secrets=secrets,

@@ -18,10 +18,11 @@ set-based load.
 from __future__ import annotations
 
 import logging
-import threading
+import multiprocessing.queues
+import os
+import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -35,14 +36,15 @@ from warehouse import WarehouseLockedError, load_jobs, open_warehouse, read_fx_r
 from warehouse.applications import apply_application_facts
 from warehouse.events import known_events, record_events
 from webhooks.inbox import Inbox
+from webhooks.worker import ApplyReport, EventLike, LoopSettings
 
 __all__ = [
     "JOB_EVENT_TYPES",
-    "Applier",
     "ApplyReport",
     "apply_events",
     "apply_pending",
     "backoff_delay",
+    "run_loop",
 ]
 
 logger = logging.getLogger("webhooks.applier")
@@ -52,21 +54,6 @@ _APPLICATION_RECEIVED = "application.received"
 _STATUS_CHANGED = "candidate.status_changed"
 _UTC = pl.Datetime("us", "UTC")
 _OUTCOME_SCHEMA = {"event_id": pl.String(), "outcome": pl.String()}
-
-
-@dataclass(frozen=True, slots=True)
-class ApplyReport:
-    """What one drain step did. ``locked`` means the warehouse was busy and nothing moved."""
-
-    applied: int = 0
-    stale: int = 0
-    ignored: int = 0
-    redelivered: int = 0
-    locked: bool = False
-
-    @property
-    def events(self) -> int:
-        return self.applied + self.stale + self.ignored + self.redelivered
 
 
 class _JoinedTransaction:
@@ -328,6 +315,11 @@ def apply_pending(
         marked["deliveries"].to_list(),
         applied_at=now,
     )
+    logger.debug(
+        "applied %d events in %.0f ms (warehouse transaction included)",
+        events.height,
+        (clock() - now).total_seconds() * 1000,
+    )
     fresh = events.filter(~pl.col("applied"))
     counts = (
         marked.join(fresh.select("event_id"), on="event_id", how="semi")["outcome"]
@@ -350,109 +342,115 @@ def backoff_delay(failures: int, *, base: float = 0.5, cap: float = 30.0) -> flo
     return float(min(cap, base * 2 ** (failures - 1)))
 
 
-class Applier:
-    """A background thread that drains the inbox every ``interval`` seconds or sooner.
+def _warm_up(settings: LoopSettings) -> None:
+    """Migrate the warehouse and build the normalizers' lookup tables before traffic.
 
-    ``notify()`` (called by the receiver after each stored event) wakes it once ``wake_at``
-    events arrived since the last drain, so a burst does not wait for the interval. It calls
-    :func:`apply_pending` directly, with no Prefect run per batch: a flow run costs far more than
-    a micro-batch (see ``flows.webhook_apply``).
+    The first normalization builds country/subdivision tables (about a second); paying it at
+    start-up keeps it out of the first events' latency. Nothing is written.
     """
+    try:
+        with open_warehouse(settings.db_path, lock_timeout=settings.lock_timeout) as con:
+            fx_rates = read_fx_rates(con)
+        sample = {"id": "warm-up", "location": "San Francisco, CA", "salary_range": None}
+        normalize_jobs(jobs_frame([sample]), fx_rates)
+    except WarehouseLockedError:
+        logger.info("warehouse locked at start-up; the first batch will migrate it")
+    except Exception:
+        # Not fatal here: the batch loop retries with backoff and logs each failure.
+        logger.exception("applier warm-up failed")
 
-    def __init__(
-        self,
-        *,
-        db_path: str | Path,
-        inbox_path: str | Path,
-        interval: float = 0.5,
-        batch_size: int = 1000,
-        wake_at: int = 200,
-        lock_timeout: float = 1.0,
-        max_backoff: float = 5.0,
-        retention: float = 7 * 86_400.0,
-    ) -> None:
-        self.db_path = Path(db_path)
-        self.inbox_path = Path(inbox_path)
-        self.interval = interval
-        self.batch_size = batch_size
-        self.wake_at = wake_at
-        self.lock_timeout = lock_timeout
-        self.max_backoff = max_backoff
-        self.retention = retention
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._arrived = 0
-        self._arrived_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._failures = 0
 
-    def notify(self) -> None:
-        with self._arrived_lock:
-            self._arrived += 1
-            if self._arrived >= self.wake_at:
-                self._wake.set()
+def run_loop(
+    settings: LoopSettings,
+    wake: EventLike,
+    stop: EventLike,
+    reports: multiprocessing.queues.SimpleQueue[ApplyReport],
+    parent_pid: int,
+) -> None:
+    """The applier process's body (started by :class:`webhooks.worker.Applier`).
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("applier already started")
-        self._thread = threading.Thread(target=self._run, name="webhook-applier", daemon=True)
-        self._thread.start()
-
-    def stop(self, *, drain: bool = True, timeout: float = 30.0) -> ApplyReport:
-        """Stop the thread; with ``drain``, apply what is stored (bounded by ``timeout``)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        total = ApplyReport()
-        if not drain:
-            return total
-        deadline = time.monotonic() + timeout
-        with Inbox(self.inbox_path) as inbox:
-            while time.monotonic() < deadline:
+    Batches until ``stop``, then a final drain whose report goes to ``reports``; exits early,
+    without draining, when its parent (the receiver) is gone.
+    """
+    # The parent coordinates shutdown; a Ctrl-C on the process group must not kill us mid-batch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+    failures = 0
+    last_prune = 0.0
+    _warm_up(settings)
+    with Inbox(settings.inbox_path) as inbox:
+        while not stop.is_set():
+            if os.getppid() != parent_pid:
+                logger.warning("receiver process is gone; applier exits, events stay in the inbox")
+                return
+            wake.clear()
+            try:
                 report = apply_pending(
-                    self.db_path, inbox, max_events=self.batch_size, lock_timeout=self.lock_timeout
+                    settings.db_path,
+                    inbox,
+                    max_events=settings.batch_size,
+                    lock_timeout=settings.lock_timeout,
                 )
-                total = _add(total, report)
-                if report.locked:
-                    time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-                elif report.events == 0:
-                    break
-            left = inbox.backlog().count
-        if left:
-            logger.warning("%d webhook events left in the inbox for the next start", left)
-        return total
+                failures = failures + 1 if report.locked else 0
+            except Exception:
+                # Keep serving: the events stay in the inbox and are retried with backoff.
+                logger.exception("applying webhook events failed; will retry")
+                failures += 1
+                report = ApplyReport()
+            if failures:
+                _wait(wake, stop, backoff_delay(failures, cap=settings.max_backoff), parent_pid)
+                continue
+            if report.events >= settings.batch_size:
+                continue  # a backlog: keep draining without waiting
+            if time.monotonic() - last_prune > 3600:
+                inbox.prune(older_than=settings.retention)
+                last_prune = time.monotonic()
+            _wait(wake, stop, settings.interval, parent_pid)
+        reports.put(_final_drain(settings, inbox))
 
-    def _run(self) -> None:
-        last_prune = 0.0
-        with Inbox(self.inbox_path) as inbox:
-            while not self._stop.is_set():
-                with self._arrived_lock:
-                    self._arrived = 0
-                    self._wake.clear()
-                try:
-                    report = apply_pending(
-                        self.db_path,
-                        inbox,
-                        max_events=self.batch_size,
-                        lock_timeout=self.lock_timeout,
-                    )
-                    self._failures = self._failures + 1 if report.locked else 0
-                except Exception:
-                    # Keep serving: the events stay in the inbox and are retried with backoff.
-                    logger.exception("applying webhook events failed; will retry")
-                    self._failures += 1
-                    report = ApplyReport()
-                if self._failures:
-                    self._stop.wait(backoff_delay(self._failures, cap=self.max_backoff))
-                    continue
-                if report.events >= self.batch_size:
-                    continue  # a backlog: keep draining without waiting
-                if time.monotonic() - last_prune > 3600:
-                    inbox.prune(older_than=self.retention)
-                    last_prune = time.monotonic()
-                self._wake.wait(self.interval)
+
+def _wait(wake: EventLike, stop: EventLike, seconds: float, parent_pid: int) -> None:
+    """Sleep up to ``seconds``, waking early on ``wake``/``stop``; check the parent each second."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and os.getppid() == parent_pid:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or wake.wait(min(remaining, 1.0)):
+            return
+
+
+def _final_drain(settings: LoopSettings, inbox: Inbox) -> ApplyReport:
+    total = ApplyReport()
+    deadline = time.monotonic() + settings.drain_timeout
+    while time.monotonic() < deadline:
+        try:
+            report = apply_pending(
+                settings.db_path,
+                inbox,
+                max_events=settings.batch_size,
+                lock_timeout=settings.lock_timeout,
+            )
+        except Exception:
+            logger.exception("final drain failed; events stay in the inbox")
+            break
+        total = _add(total, report)
+        if report.locked:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        elif report.events == 0:
+            break
+    left = inbox.backlog().count
+    if left:
+        logger.warning("%d webhook events left in the inbox for the next start", left)
+    logger.info(
+        "final drain applied %d, stale %d, ignored %d",
+        total.applied,
+        total.stale,
+        total.ignored,
+    )
+    return total
 
 
 def _add(a: ApplyReport, b: ApplyReport) -> ApplyReport:

@@ -23,12 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-import polars as pl
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
-    "PENDING_SCHEMA",
     "Backlog",
     "Inbox",
     "InboxEvent",
@@ -50,18 +52,6 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_unsynced
     ON events (received_at_us) WHERE applied_at_us IS NULL OR deliveries > synced_deliveries;
 """
-
-#: Columns of the frame returned by :meth:`Inbox.pending`, in arrival order.
-PENDING_SCHEMA: dict[str, pl.DataType] = {
-    "event_id": pl.String(),
-    "event_type": pl.String(),
-    "created_at": pl.Datetime("us", "UTC"),
-    "received_at": pl.Datetime("us", "UTC"),
-    "deliveries": pl.Int64(),
-    "payload": pl.String(),
-    "applied": pl.Boolean(),
-    "outcome": pl.String(),
-}
 
 
 def default_inbox_path(db_path: str | Path) -> Path:
@@ -135,31 +125,56 @@ class Inbox:
 
         A re-delivery only bumps ``deliveries``; the first payload is kept.
         """
+        return self.put_many([event], received_at=received_at)[0]
+
+    def put_many(
+        self, events: Sequence[InboxEvent], *, received_at: datetime | None = None
+    ) -> list[bool]:
+        """Store ``events`` in one transaction (one fsync); per event, True when it was new.
+
+        This is the receiver's group commit: requests arriving together share one durable
+        commit. An id that appears twice counts as new once. One set-based upsert over a JSON
+        array, no per-event statements.
+        """
+        if not events:
+            return []
         received_us = _now_us() if received_at is None else _to_us(received_at)
+        doc = orjson.dumps(
+            [
+                [e.event_id, e.event_type, _to_us(e.created_at), received_us, e.payload]
+                for e in events
+            ]
+        )
         with self._lock:
-            row = self._con.execute(
+            rows = self._con.execute(
                 """
                 INSERT INTO events (event_id, type, created_at_us, received_at_us, payload)
-                VALUES (?, ?, ?, ?, ?)
+                SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                       json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+                       json_extract(value, '$[4]')
+                FROM json_each(?) WHERE true
+                ORDER BY key
                 ON CONFLICT (event_id) DO UPDATE SET deliveries = deliveries + 1
-                RETURNING deliveries
+                RETURNING event_id, deliveries
                 """,
-                (
-                    event.event_id,
-                    event.event_type,
-                    _to_us(event.created_at),
-                    received_us,
-                    event.payload,
-                ),
-            ).fetchone()
-        return bool(row[0] == 1)
+                (doc.decode(),),
+            ).fetchall()
+        new = {event_id for event_id, deliveries in rows if deliveries == 1}
+        results: list[bool] = []
+        for event in events:
+            results.append(event.event_id in new)
+            new.discard(event.event_id)  # a second copy in the same batch is a duplicate
+        return results
 
     def pending(self, limit: int) -> pl.DataFrame:
         """Up to ``limit`` events the warehouse has not fully seen, oldest arrival first.
 
         That is events never applied, and applied events whose re-deliveries the warehouse has
-        not counted yet (``applied`` is true for those).
+        not counted yet (``applied`` is true for those). Columns: ``event_id, event_type,
+        created_at, received_at`` (UTC), ``deliveries, payload, applied, outcome``.
         """
+        import polars as pl  # only the applier reads frames; the receiver stays light
+
         with self._lock:
             rows = self._con.execute(
                 """

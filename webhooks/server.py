@@ -21,9 +21,9 @@ import uvicorn
 from pydantic import SecretStr
 
 from webhooks.app import create_app
-from webhooks.applier import Applier
 from webhooks.inbox import default_inbox_path
 from webhooks.settings import ReceiverSettings
+from webhooks.worker import Applier
 
 __all__ = ["serve"]
 
@@ -78,7 +78,11 @@ def serve(
         tolerance=tolerance,
     )
     applier = Applier(db_path=db_path, inbox_path=inbox, interval=apply_interval)
-    app = create_app(settings, on_stored=applier.notify)
+    app = create_app(
+        settings,
+        on_stored=applier.notify,
+        health=lambda: {"applier_running": applier.is_running()},
+    )
     config = uvicorn.Config(
         app,
         host=host,
@@ -89,13 +93,13 @@ def serve(
         lifespan="on",
     )
     server = _Server(config)
-    # The applier starts before the socket opens: the inbox backlog (oldest first) goes before
-    # anything received in this session.
+    # The applier starts before the socket opens and works oldest-first: the inbox backlog of a
+    # previous run is applied before anything received in this session.
     applier.start()
     try:
         server.run(sockets=[sock] if sock is not None else None)
     finally:
-        report = applier.stop(drain=True)
+        report = applier.stop()
         logger.info(
             "receiver stopped: final drain applied %d, stale %d, ignored %d",
             report.applied,

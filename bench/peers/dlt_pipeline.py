@@ -23,9 +23,9 @@ from typing import Any
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
 
-import dlt  # noqa: E402
-from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator  # noqa: E402
-from dlt.sources.rest_api import rest_api_source  # noqa: E402
+import dlt
+from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
+from dlt.sources.rest_api import rest_api_source
 
 __all__ = ["TotalItemsPaginator", "build_source", "main"]
 

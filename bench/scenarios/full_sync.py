@@ -86,15 +86,19 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
         for jobs, large in ((s.small_jobs, False), (s.large_jobs, True)):
             tools: list[tuple[Tool, int]] = []
             missing: list[Result] = []
+            repeat = s.large_repeat if large else s.repeat
             if ours is not None:
-                tools.append((ours, s.repeat))
+                tools.append((ours, repeat))
             else:
                 missing.append(
-                    Result(SCENARIO, "", OURS, skipped="the jobsphere CLI (flows/cli.py) is missing")
+                    Result(
+                        SCENARIO, "", OURS, skipped="the jobsphere CLI (flows/cli.py) is missing"
+                    )
                 )
-            tools.append((FloorTool(FLOOR_8, concurrency=8), s.repeat))
+            tools.append((FloorTool(FLOOR_8, concurrency=8), repeat))
             if not large or latency in s.sequential_floor_large_latencies_ms:
-                tools.append((FloorTool(FLOOR_SEQ, concurrency=1), 1 if large else s.repeat))
+                # Sequential at 20 ms is latency-bound (pages x 20 ms): one run says it all.
+                tools.append((FloorTool(FLOOR_SEQ, concurrency=1), 1 if latency else repeat))
             if not large:
                 if dlt_python is None:
                     missing.append(Result(SCENARIO, "", DLT, skipped=dlt_problem))
@@ -127,7 +131,9 @@ def _annotate(results: list[Result]) -> None:
         if ours_wall and wall:
             note = f"jobsphere takes {ours_wall / wall:.2f}x this wall time"
             if result.tool == DLT and ours_rss and rss:
-                note = f"{wall / ours_wall:.1f}x slower than jobsphere, {rss / ours_rss:.1f}x its RSS"
+                note = (
+                    f"{wall / ours_wall:.1f}x slower than jobsphere, {rss / ours_rss:.1f}x its RSS"
+                )
             result.note = (result.note + "; " if result.note else "") + note
 
 

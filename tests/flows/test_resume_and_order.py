@@ -35,7 +35,7 @@ def read_checkpoint(db: Path) -> dict[str, Any] | None:
     """Read the full-sync checkpoint between the writer's batches (it holds the file briefly)."""
     try:
         with duckdb.connect(str(db), read_only=True) as con:
-            row = con.sql(
+            row = con.execute(
                 "SELECT value FROM sync_state WHERE key LIKE 'checkpoint:full:%'"
             ).fetchone()
     except duckdb.Error:
@@ -99,9 +99,14 @@ def test_killed_full_sync_resumes_from_last_committed_page(db_path: Path) -> Non
         # It did not start over: only the pages from the checkpoint on were read.
         assert summary.pages <= 30 - resumed_page + 2
         with duckdb.connect(str(db_path), read_only=True) as con:
-            live = {r[0] for r in con.sql("SELECT job_id FROM jobs WHERE deleted_at IS NULL").fetchall()}
-            runs = con.sql("SELECT status FROM sync_runs ORDER BY started_at").fetchall()
-            left = con.sql("SELECT count(*) FROM sync_state WHERE key LIKE 'checkpoint:%' AND value IS NOT NULL AND value::VARCHAR <> 'null'").fetchone()
+            live = {
+                r[0]
+                for r in con.execute("SELECT job_id FROM jobs WHERE deleted_at IS NULL").fetchall()
+            }
+            runs = con.execute("SELECT status FROM sync_runs ORDER BY started_at").fetchall()
+            left = con.execute(
+                "SELECT count(*) FROM sync_state WHERE key LIKE 'checkpoint:%' AND value IS NOT NULL AND value::VARCHAR <> 'null'"
+            ).fetchone()
         assert live == sb.store.snapshot_ids()
         assert runs[-1] == ("succeeded",)
         assert left == (0,)
@@ -172,7 +177,9 @@ def test_wrong_order_falls_back_to_full_scan(db_path: Path) -> None:
     assert summary.status == "succeeded"
     assert "order check failed" in summary.notes and "full scan" in summary.notes
     with duckdb.connect(str(db_path), read_only=True) as con:
-        ids = {r[0] for r in con.sql("SELECT job_id FROM jobs").fetchall()}
-        notes = con.sql("SELECT notes FROM sync_runs ORDER BY started_at DESC LIMIT 1").fetchone()
+        ids = {r[0] for r in con.execute("SELECT job_id FROM jobs").fetchall()}
+        notes = con.execute(
+            "SELECT notes FROM sync_runs ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
     assert new_id in ids and len(ids) == 451
     assert notes is not None and "order check failed" in notes[0]

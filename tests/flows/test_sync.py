@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.sql(sql).fetchall()
+        return con.execute(sql).fetchall()
 
 
 def scalar(db: Path, sql: str) -> Any:
@@ -79,8 +79,7 @@ def test_full_sync_marks_vanished_jobs_deleted_and_revives(
     }
     assert live_ids(db_path) == sandbox.store.snapshot_ids()
     assert (
-        scalar(db_path, "SELECT jobs_deleted FROM sync_runs ORDER BY started_at DESC LIMIT 1")
-        == 7
+        scalar(db_path, "SELECT jobs_deleted FROM sync_runs ORDER BY started_at DESC LIMIT 1") == 7
     )
     # An incremental run never deletes, even though those jobs are still gone.
     run_sync_flow(settings, full=False, show_progress=False)

@@ -5,6 +5,7 @@ Frames are built here, not with ``transforms``, so these tests pin the warehouse
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,7 +64,11 @@ def make_jobs() -> JobsFactory:
     ) -> pl.DataFrame:
         built = [_job_row(j, version_at, **overrides) for j in job_ids]
         built += [
-            _job_row(r["job_id"], version_at, **{k: v for k, v in r.items() if k != "job_id"})
+            _job_row(
+                r["job_id"],
+                r.get("version_at", version_at),
+                **{k: v for k, v in r.items() if k not in ("job_id", "version_at")},
+            )
             for r in rows
         ]
         schema = {**NORMALIZED_SCHEMA, "version_at": pl.Datetime("us", "UTC")}
@@ -76,9 +81,21 @@ def make_jobs() -> JobsFactory:
     return factory
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One freshly migrated warehouse per session; tests get copies (migrating costs ~0.5 s)."""
+    path = tmp_path_factory.mktemp("template") / "warehouse.duckdb"
+    with open_warehouse(path):
+        pass
+    return path
+
+
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "warehouse.duckdb"
+def db_path(tmp_path: Path, migrated_template: Path) -> Path:
+    """A migrated warehouse file of this test's own (a copy of the session template)."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(migrated_template, path)
+    return path
 
 
 @pytest.fixture
@@ -86,5 +103,3 @@ def con(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A migrated read-write connection for tests that need no second process."""
     with open_warehouse(db_path) as connection:
         yield connection
-
-

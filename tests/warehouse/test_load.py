@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -11,7 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tests.warehouse.conftest import T0, JobsFactory
-from warehouse import get_state, load_jobs, start_run, transaction
+from warehouse import get_state, load_jobs, open_warehouse, start_run, transaction
 
 HOUR = timedelta(hours=1)
 
@@ -70,7 +71,9 @@ def test_resync_of_unchanged_data_adds_no_history_but_records_the_sighting(
     load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="sync")
 
     later = T0 + HOUR
-    result = load_jobs(con, make_jobs(["a"], version_at=later), observed_at=later, change_source="sync")
+    result = load_jobs(
+        con, make_jobs(["a"], version_at=later), observed_at=later, change_source="sync"
+    )
 
     assert result.unchanged == 1
     row = _jobs(con).row(0, named=True)
@@ -105,7 +108,12 @@ def test_older_version_is_stale_and_not_applied(
     con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
 ) -> None:
     run_id = start_run(con, "incremental", {})
-    load_jobs(con, make_jobs(["a"], version_at=T0 + HOUR, title="new"), observed_at=T0, change_source="sync")
+    load_jobs(
+        con,
+        make_jobs(["a"], version_at=T0 + HOUR, title="new"),
+        observed_at=T0,
+        change_source="sync",
+    )
 
     result = load_jobs(
         con,
@@ -150,16 +158,12 @@ def test_duplicates_in_one_batch_keep_the_newest_and_report_each_input_row(
 
 
 def test_equal_timestamps_with_different_content_resolve_the_same_in_any_order(
-    db_path: object, tmp_path: object, make_jobs: JobsFactory
+    tmp_path: Path, make_jobs: JobsFactory
 ) -> None:
-    import pathlib
-
-    from warehouse import open_warehouse
-
     first, second = make_jobs(["a"], title="left"), make_jobs(["a"], title="right")
     finals = []
     for name, order in (("ab", [first, second]), ("ba", [second, first])):
-        with open_warehouse(pathlib.Path(str(tmp_path)) / f"{name}.duckdb") as con:
+        with open_warehouse(tmp_path / f"{name}.duckdb") as con:
             for batch in order:
                 load_jobs(con, batch, observed_at=T0, change_source="webhook")
             finals.append(_jobs(con)["title"].item())
@@ -169,12 +173,22 @@ def test_equal_timestamps_with_different_content_resolve_the_same_in_any_order(
 def test_payload_only_change_refreshes_raw_without_a_new_version(
     con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
 ) -> None:
-    load_jobs(con, make_jobs(["a"], raw='{"id": "a", "description": "old"}'), observed_at=T0, change_source="sync")
+    load_jobs(
+        con,
+        make_jobs(["a"], raw='{"id": "a", "description": "old"}'),
+        observed_at=T0,
+        change_source="sync",
+    )
     later = T0 + HOUR
 
     result = load_jobs(
         con,
-        make_jobs(["a"], version_at=later, raw='{"id": "a", "description": "new"}', source_updated_at=later),
+        make_jobs(
+            ["a"],
+            version_at=later,
+            raw='{"id": "a", "description": "new"}',
+            source_updated_at=later,
+        ),
         observed_at=later,
         change_source="sync",
     )
@@ -204,14 +218,35 @@ def test_rejected_counters_and_state_land_with_the_batch(
         counters={"requests": 3, "pages": 2, "jobs_seen": 4, "jobs_rejected": 2},
         state={"cursor": {"posted_at": T0, "id": "b"}},
     )
-    load_jobs(con, make_jobs(["a"], title="changed", version_at=T0 + HOUR), observed_at=T0 + HOUR,
-              change_source="sync", run_id=run_id, counters={"requests": 1})
+    load_jobs(
+        con,
+        make_jobs(["a"], title="changed", version_at=T0 + HOUR),
+        observed_at=T0 + HOUR,
+        change_source="sync",
+        run_id=run_id,
+        counters={"requests": 1},
+    )
 
     run = _run(con, run_id)
-    assert {k: run[k] for k in ("requests", "pages", "jobs_seen", "jobs_rejected", "jobs_inserted", "jobs_updated")} == {
-        "requests": 4, "pages": 2, "jobs_seen": 4, "jobs_rejected": 2, "jobs_inserted": 2, "jobs_updated": 1,
+    assert {
+        k: run[k]
+        for k in (
+            "requests",
+            "pages",
+            "jobs_seen",
+            "jobs_rejected",
+            "jobs_inserted",
+            "jobs_updated",
+        )
+    } == {
+        "requests": 4,
+        "pages": 2,
+        "jobs_seen": 4,
+        "jobs_rejected": 2,
+        "jobs_inserted": 2,
+        "jobs_updated": 1,
     }
-    stored = con.sql("SELECT run_id, job_id, reason, raw FROM rejected_records ORDER BY reason").rows() if False else con.execute(
+    stored = con.execute(
         "SELECT run_id, job_id, reason, raw FROM rejected_records ORDER BY reason"
     ).fetchall()
     assert stored == [(run_id, "x", "empty id", "{}"), (run_id, None, "not a JSON object", "[1]")]
@@ -222,8 +257,18 @@ def test_a_failure_mid_load_leaves_nothing_of_the_batch(
     con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
 ) -> None:
     run_id = start_run(con, "incremental", {})
-    load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="sync", run_id=run_id, state={"cursor": "1"})
-    before = {t: con.sql(f"SELECT * FROM {t}").pl() for t in ("jobs", "job_history", "sync_runs", "sync_state", "rejected_records")}
+    load_jobs(
+        con,
+        make_jobs(["a"]),
+        observed_at=T0,
+        change_source="sync",
+        run_id=run_id,
+        state={"cursor": "1"},
+    )
+    before = {
+        t: con.sql(f"SELECT * FROM {t}").pl()
+        for t in ("jobs", "job_history", "sync_runs", "sync_state", "rejected_records")
+    }
     rejected = pl.DataFrame({"job_id": ["z"], "reason": ["bad"], "raw": ["?"]})
 
     with pytest.raises(TypeError, match="JSON-serializable"):
@@ -242,9 +287,18 @@ def test_a_failure_mid_load_leaves_nothing_of_the_batch(
         assert_frame_equal(con.sql(f"SELECT * FROM {name}").pl(), frame)
 
 
-def test_unknown_run_id_rolls_the_batch_back(con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory) -> None:
+def test_unknown_run_id_rolls_the_batch_back(
+    con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
+) -> None:
     with pytest.raises(ValueError, match="no sync run"):
-        load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="sync", run_id="nope", counters={"pages": 1})
+        load_jobs(
+            con,
+            make_jobs(["a"]),
+            observed_at=T0,
+            change_source="sync",
+            run_id="nope",
+            counters={"pages": 1},
+        )
     assert con.execute("SELECT count(*) FROM jobs").fetchall() == [(0,)]
 
 
@@ -266,7 +320,9 @@ def test_webhook_observations_do_not_count_as_scanned(
     con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
 ) -> None:
     load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="webhook")
-    load_jobs(con, make_jobs(["a"], version_at=T0 + HOUR), observed_at=T0 + HOUR, change_source="webhook")
+    load_jobs(
+        con, make_jobs(["a"], version_at=T0 + HOUR), observed_at=T0 + HOUR, change_source="webhook"
+    )
     row = _jobs(con).row(0, named=True)
     assert (row["last_scanned_at"], row["last_seen_at"]) == (None, T0 + HOUR)
 
@@ -274,8 +330,18 @@ def test_webhook_observations_do_not_count_as_scanned(
 def test_stale_listing_still_counts_as_a_sighting(
     con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
 ) -> None:
-    load_jobs(con, make_jobs(["a"], version_at=T0 + 2 * HOUR, title="new"), observed_at=T0, change_source="webhook")
-    result = load_jobs(con, make_jobs(["a"], version_at=T0, title="old"), observed_at=T0 + 3 * HOUR, change_source="sync")
+    load_jobs(
+        con,
+        make_jobs(["a"], version_at=T0 + 2 * HOUR, title="new"),
+        observed_at=T0,
+        change_source="webhook",
+    )
+    result = load_jobs(
+        con,
+        make_jobs(["a"], version_at=T0, title="old"),
+        observed_at=T0 + 3 * HOUR,
+        change_source="sync",
+    )
     assert result.stale == 1
     assert _jobs(con).row(0, named=True)["last_scanned_at"] == T0 + 3 * HOUR
 
@@ -285,7 +351,10 @@ def test_stale_listing_still_counts_as_a_sighting(
     [
         (lambda f: f.drop("raw"), "missing columns: raw"),
         (lambda f: f.with_columns(job_id=pl.lit(None, pl.String)), "null job_id"),
-        (lambda f: f.with_columns(version_at=pl.col("version_at").dt.replace_time_zone(None)), "timezone-aware"),
+        (
+            lambda f: f.with_columns(version_at=pl.col("version_at").dt.replace_time_zone(None)),
+            "timezone-aware",
+        ),
     ],
     ids=["missing-column", "null-id", "naive-datetime"],
 )
@@ -302,13 +371,39 @@ def test_counters_that_load_jobs_computes_itself_are_refused(
 ) -> None:
     run_id = start_run(con, "full", {})
     with pytest.raises(ValueError, match="unknown counters"):
-        load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="sync", run_id=run_id, counters={"jobs_inserted": 1})
+        load_jobs(
+            con,
+            make_jobs(["a"]),
+            observed_at=T0,
+            change_source="sync",
+            run_id=run_id,
+            counters={"jobs_inserted": 1},
+        )
 
 
-def test_empty_batch_still_writes_bookkeeping(con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory) -> None:
+def test_empty_batch_still_writes_bookkeeping(
+    con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
+) -> None:
     run_id = start_run(con, "incremental", {})
-    result = load_jobs(con, make_jobs([]), observed_at=T0, change_source="sync", run_id=run_id,
-                       counters={"requests": 1, "pages": 1}, state={"cursor": None})
+    result = load_jobs(
+        con,
+        make_jobs([]),
+        observed_at=T0,
+        change_source="sync",
+        run_id=run_id,
+        counters={"requests": 1, "pages": 1},
+        state={"cursor": None},
+    )
     assert result.outcomes.height == 0
     assert _run(con, run_id)["requests"] == 1
     assert con.execute("SELECT key FROM sync_state").fetchall() == [("cursor",)]
+
+
+def test_a_failed_load_inside_a_caller_transaction_raises_its_own_error(
+    con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
+) -> None:
+    con.begin()
+    with pytest.raises(ValueError, match="no sync run"):
+        load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="sync", run_id="nope")
+    con.rollback()
+    assert con.execute("SELECT count(*) FROM jobs").fetchall() == [(0,)]

@@ -29,15 +29,6 @@ NOW = 1_800_000_000.0  # the fake receiver clock of the ASGI tests
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """One Prefect test backend for the whole session (the lead may move it to tests/conftest)."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness():
-        yield
-
-
 def envelope(
     event_id: str = "evt_1",
     event_type: str = "job.updated",

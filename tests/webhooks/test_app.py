@@ -282,3 +282,18 @@ def test_real_server_answers_413_while_the_sender_is_still_sending(
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+async def test_concurrent_requests_share_commits_and_each_id_is_stored_once(
+    receiver: Receiver,
+) -> None:
+    import asyncio
+
+    events = [envelope(f"evt_c{i % 10}") for i in range(30)]  # every id three times
+    responses = await asyncio.gather(*(receiver.post_event(e) for e in events))
+    assert {r.status_code for r in responses} == {200}
+    statuses = [r.json()["status"] for r in responses]
+    assert statuses.count("stored") == 10 and statuses.count("duplicate") == 20
+    pending = receiver.inbox.pending(100)
+    assert pending.height == 10 and set(pending["deliveries"]) == {3}
+    assert len(receiver.stored) == 10

@@ -12,9 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.webhooks.conftest import wait_for
 from warehouse import open_warehouse
-from webhooks.applier import Applier, ApplyReport, apply_events, apply_pending, backoff_delay
+from webhooks.applier import ApplyReport, apply_events, apply_pending, backoff_delay
 from webhooks.inbox import Inbox, InboxEvent
+from webhooks.worker import Applier
 
 T0 = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 NOW = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
@@ -262,22 +264,21 @@ def test_backoff_grows_and_is_capped() -> None:
     assert [backoff_delay(n, base=0.5, cap=4) for n in range(6)] == [0, 0.5, 1, 2, 4, 4]
 
 
-def test_applier_thread_applies_and_drains_on_stop(db: Path, tmp_path: Path) -> None:
+def test_applier_process_applies_on_wake_and_drains_on_stop(db: Path, tmp_path: Path) -> None:
     path = tmp_path / "wh.duckdb.inbox.sqlite3"
     with Inbox(path) as inbox:
         feed = Feed(inbox)
         applier = Applier(db_path=db, inbox_path=path, interval=3600, wake_at=2)
         applier.start()
-        feed.put("evt_1", "job.created", {"job": job("job_1", 1)})
-        feed.put("evt_2", "job.created", {"job": job("job_2", 1)})
-        applier.notify()
-        applier.notify()  # wake_at reached: the thread drains without waiting an hour
-        deadline = datetime.now(UTC) + timedelta(seconds=30)
-        while inbox.backlog().count and datetime.now(UTC) < deadline:
-            applier._stop.wait(0.05)
-        assert inbox.backlog().count == 0
-        feed.put("evt_3", "job.created", {"job": job("job_3", 1)})
-        final = applier.stop(drain=True)  # no notify: only the final drain applies it
-        assert final.applied == 1
+        try:
+            feed.put("evt_1", "job.created", {"job": job("job_1", 1)})
+            feed.put("evt_2", "job.created", {"job": job("job_2", 1)})
+            applier.notify()
+            applier.notify()  # wake_at reached: the loop drains without waiting an hour
+            wait_for(lambda: inbox.backlog().count == 0, timeout=60, what="woken drain")
+            feed.put("evt_3", "job.created", {"job": job("job_3", 1)})
+        finally:
+            final = applier.stop()  # no notify for evt_3: only the final drain applies it
+        assert final == ApplyReport(applied=1)
         assert inbox.backlog().count == 0
     assert query(db, "SELECT count(*) FROM jobs") == [(3,)]

@@ -148,3 +148,15 @@ def test_receiver_and_applier_connections_work_concurrently(tmp_path: Path) -> N
     assert total == (300, 600)
     for box in [*writers, applier]:
         box.close()
+
+
+def test_put_many_is_one_commit_with_per_event_answers(inbox: Inbox) -> None:
+    inbox.put(event(1))
+    assert inbox.put_many([event(2), event(1), event(3), event(2)]) == [True, False, True, False]
+    assert inbox.put_many([]) == []
+    pending = inbox.pending(10)
+    assert dict(pending.select("event_id", "deliveries").rows()) == {
+        "evt_1": 2,
+        "evt_2": 2,
+        "evt_3": 1,
+    }

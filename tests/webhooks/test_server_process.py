@@ -57,6 +57,7 @@ def test_kill_9_after_the_2xx_then_restart_applies_once_and_sigterm_drains(tmp_p
     second = start_receiver(db, tmp_path, apply_interval=3600, name="second")
     try:
         wait_for(lambda: second.health()["backlog"] == 0, what="backlog applied at start-up")
+        assert second.health()["applier_running"] is True
         assert warehouse_rows(db, "SELECT title FROM jobs") == [("Survivor",)]
         assert second.post(job_event("evt_k9", "job_k9", "Survivor")).json() == {
             "status": "duplicate"

@@ -1,0 +1,126 @@
+"""Scenario 6: what Prefect costs — a no-op flow as a whole process, and the sync with and without
+its ``@flow`` wrapper.
+
+The fixed cost is the no-op flow's wall time minus a bare interpreter's. The wrapper's cost
+beyond that is ``(sync with flow - sync without - fixed cost) / sync without``; the issue allows
+5%. Everything runs against the bench's Prefect server; the no-op flow also runs ephemeral.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bench.context import Context, jobsphere_command
+from bench.measure import MeasureError, measure
+from bench.results import Result, Target
+from bench.sandbox_proc import Sandbox
+from bench.tools import JobsphereSync, Tool, measure_tools
+
+__all__ = ["SCENARIO", "TITLE", "run"]
+
+SCENARIO = "orchestration"
+TITLE = "6. Orchestration overhead (Prefect)"
+BARE = "python -c pass"
+NOOP_SERVER = "no-op @flow (Prefect server)"
+NOOP_EPHEMERAL = "no-op @flow (ephemeral)"
+WITH_FLOW = "jobsphere sync (with @flow)"
+WITHOUT_FLOW = "run_sync() without @flow"
+_NOOP_CODE = "from prefect import flow\n@flow\ndef noop():\n    return None\nnoop()\n"
+
+
+def _process_rows(ctx: Context, prefect_api_url: str | None) -> list[Result]:
+    """Bare interpreter and no-op flow, interleaved."""
+    runs: list[tuple[str, list[str], dict[str, str]]] = [
+        (BARE, [sys.executable, "-c", "pass"], ctx.env()),
+        (NOOP_EPHEMERAL, [sys.executable, "-c", _NOOP_CODE], ctx.env()),
+    ]
+    if prefect_api_url:
+        server_env = ctx.env(PREFECT_API_URL=prefect_api_url)
+        runs.insert(1, (NOOP_SERVER, [sys.executable, "-c", _NOOP_CODE], server_env))
+    case = "whole process"
+    results = {name: Result(SCENARIO, case, name) for name, _, _ in runs}
+    if not prefect_api_url:
+        results[NOOP_SERVER] = Result(SCENARIO, case, NOOP_SERVER, skipped="no Prefect server")
+    for repeat in range(ctx.settings.repeat):
+        for name, command, env in runs:
+            result = results[name]
+            if result.skipped is not None:
+                continue
+            ctx.log(f"{SCENARIO}: {name} run {repeat + 1}")
+            try:
+                m = measure(command, env=env, cwd=ctx.work_dir)
+            except MeasureError as exc:
+                result.skipped = f"failed: {str(exc).splitlines()[0][:200]}"
+                continue
+            result.samples.append(
+                {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_bytes": float(m.peak_rss_bytes)}
+            )
+    return list(results.values())
+
+
+def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[Target]]:
+    results = _process_rows(ctx, prefect_api_url)
+    cli = jobsphere_command()
+    jobs = ctx.settings.orchestration_jobs
+    case = f"full load, {jobs:,} jobs"
+    if cli is None or not prefect_api_url:
+        why = "the jobsphere CLI is missing" if cli is None else "no Prefect server"
+        results += [Result(SCENARIO, case, WITH_FLOW, skipped=why)]
+        results += [Result(SCENARIO, case, WITHOUT_FLOW, skipped=why)]
+        return results, _targets(results, case)
+    env = {"PREFECT_API_URL": prefect_api_url}
+    tools: list[tuple[Tool, int]] = [
+        (
+            JobsphereSync(WITH_FLOW, cli=cli, args=("--no-progress",), extra_env=env),
+            ctx.settings.repeat,
+        ),
+        (
+            JobsphereSync(
+                WITHOUT_FLOW,
+                cli=[sys.executable, "-m", "bench.plain_sync"],
+                args=("--no-progress",),
+                extra_env=env,
+            ),
+            ctx.settings.repeat,
+        ),
+    ]
+
+    def fresh(tool: Tool, repeat: int) -> Path:
+        return ctx.fresh_dir(f"orchestration/{'with' if tool.name == WITH_FLOW else 'without'}")
+
+    with Sandbox(jobs=jobs, log_dir=ctx.work_dir / "logs") as sandbox:
+        results += measure_tools(
+            ctx,
+            scenario=SCENARIO,
+            case=case,
+            sandbox=sandbox,
+            tools=tools,
+            expect_rows=jobs,
+            fresh=fresh,
+        )
+    return results, _targets(results, case)
+
+
+def _median(results: list[Result], tool: str) -> float | None:
+    for result in results:
+        if result.tool == tool and result.samples:
+            return result.median("wall_s")
+    return None
+
+
+def _targets(results: list[Result], case: str) -> list[Target]:
+    name = "orchestration beyond Prefect's fixed cost"
+    requirement = "≤5% of the sync's own wall time"
+    bare, noop = _median(results, BARE), _median(results, NOOP_SERVER)
+    with_flow, without = _median(results, WITH_FLOW), _median(results, WITHOUT_FLOW)
+    if None in (bare, noop, with_flow, without) or not without:
+        return [Target(name, requirement, "not measured", None)]
+    assert bare is not None and noop is not None and with_flow is not None
+    fixed = noop - bare
+    overhead = (with_flow - without - fixed) / without
+    for result in results:
+        if result.tool == WITH_FLOW:
+            result.note = f"fixed cost {fixed:.2f} s; beyond it {overhead * 100:+.1f}%"
+    observed = f"{overhead * 100:+.1f}% (fixed cost {fixed:.2f} s, {case})"
+    return [Target(name, requirement, observed, overhead <= 0.05)]

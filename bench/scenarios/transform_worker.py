@@ -1,0 +1,104 @@
+"""``python -m bench.scenarios.transform_worker --rows N --repeat R``: transforms and loading alone.
+
+Runs in its own process (so earlier scenarios leave no memory behind) and prints one JSON line of
+rows/s samples. The records are the sandbox's own seeded jobs, built before any clock starts.
+Each step is timed the way the sync pipeline runs it (``flows/pipeline.py``): records -> raw
+frame, normalization, then per batch of ``--batch-rows`` normalize + ``with_version_at`` + open
+the warehouse + ``load_jobs`` in one transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from sandbox.generate import BaseJobs
+from transforms import jobs_frame, normalize_jobs, with_version_at
+from warehouse import load_jobs, open_warehouse, read_fx_rates, start_run
+
+__all__ = ["main", "seeded_records"]
+
+
+def seeded_records(rows: int, seed: int = 42) -> list[dict[str, Any]]:
+    """The sandbox's jobs as the API would serve them (``GET /jobs`` bodies, decoded)."""
+    base = BaseJobs(rows, seed)
+    return [base.job(index, with_updated_at=False) for index in range(rows)]
+
+
+def _changed(records: list[dict[str, Any]], share: float) -> list[dict[str, Any]]:
+    """A copy where every ``1/share``-th job has a new title (a tracked attribute)."""
+    step = round(1 / share)
+    return [
+        {**record, "title": f"{record['title']} (reposted)"} if index % step == 0 else record
+        for index, record in enumerate(records)
+    ]
+
+
+def _load(
+    db: Path, raw: pl.DataFrame, fx: pl.DataFrame, batch_rows: int, observed: datetime
+) -> float:
+    """Normalize and upsert ``raw`` batch by batch; return the seconds it took."""
+    with open_warehouse(db) as con:
+        run_id = start_run(con, "full", {})
+    started = time.perf_counter()
+    for offset in range(0, raw.height, batch_rows):
+        frame = with_version_at(normalize_jobs(raw.slice(offset, batch_rows), fx), observed)
+        with open_warehouse(db) as con:
+            load_jobs(
+                con,
+                frame,
+                observed_at=observed,
+                change_source="sync",
+                run_id=run_id,
+                counters={"jobs_seen": frame.height},
+            )
+    return time.perf_counter() - started
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--batch-rows", type=int, default=50_000)
+    args = parser.parse_args(argv)
+
+    records = seeded_records(args.rows)
+    changed_records = _changed(records, 0.01)
+    work = Path(tempfile.mkdtemp(prefix="bench-transforms-"))
+    samples: dict[str, list[float]] = {"frame": [], "normalize": [], "load_empty": [], "resync": []}
+    try:
+        with open_warehouse(work / "fx.duckdb") as con:
+            fx = read_fx_rates(con)
+        changed_raw = jobs_frame(changed_records)
+        for repeat in range(args.repeat):
+            started = time.perf_counter()
+            raw = jobs_frame(records)
+            samples["frame"].append(args.rows / (time.perf_counter() - started))
+            started = time.perf_counter()
+            normalized = normalize_jobs(raw, fx)
+            samples["normalize"].append(normalized.height / (time.perf_counter() - started))
+            db = work / f"load-{repeat}.duckdb"
+            first = datetime.now(UTC)
+            seconds = _load(db, raw, fx, args.batch_rows, first)
+            samples["load_empty"].append(args.rows / seconds)
+            seconds = _load(db, changed_raw, fx, args.batch_rows, first + timedelta(hours=1))
+            samples["resync"].append(args.rows / seconds)
+            db.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    sys.stdout.write(json.dumps({"rows": args.rows, "rows_per_s": samples}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""bench.measure: per-run figures of a whole process tree, and failures that say why."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from bench.measure import MeasureError, describe, measure
+
+_ALLOCATE_IN_CHILD = (
+    "import subprocess, sys\n"
+    "code = 'b = bytearray(200 * 2**20); b[::4096] = b\"x\" * len(b[::4096])'\n"
+    "subprocess.run([sys.executable, '-c', code], check=True)\n"
+)
+
+
+def test_peak_rss_includes_children() -> None:
+    """200 MiB touched by a grandchild shows in the measured peak of the child we started."""
+    result = measure([sys.executable, "-c", _ALLOCATE_IN_CHILD])
+    assert result.exit_code == 0
+    assert result.peak_rss_bytes >= 200 * 2**20
+    assert result.wall_s > 0 and result.cpu_s > 0
+
+
+def test_each_run_is_measured_alone() -> None:
+    """A small run after a big one reports its own, small peak (no RUSAGE_CHILDREN carry-over)."""
+    measure([sys.executable, "-c", _ALLOCATE_IN_CHILD])
+    small = measure([sys.executable, "-c", "pass"])
+    assert small.peak_rss_bytes < 150 * 2**20
+
+
+def test_cpu_time_counts_busy_children() -> None:
+    busy = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+    code = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {busy!r}])"
+    result = measure([sys.executable, "-c", code])
+    assert result.cpu_s >= 0.3
+
+
+def test_failure_raises_with_stderr_tail() -> None:
+    with pytest.raises(MeasureError, match="exit 3") as info:
+        measure([sys.executable, "-c", "import sys; sys.stderr.write('boom\\n'); sys.exit(3)"])
+    assert "boom" in str(info.value)
+
+
+def test_timeout_kills_and_raises() -> None:
+    with pytest.raises(MeasureError, match="timed out"):
+        measure([sys.executable, "-c", "import time; time.sleep(30)"], timeout_s=0.5)
+
+
+def test_unchecked_failure_returns_exit_code() -> None:
+    result = measure([sys.executable, "-c", "raise SystemExit(2)"], check=False)
+    assert result.exit_code == 2
+
+
+def test_describe_hides_keys() -> None:
+    text = describe(["jobsphere", "sync", "--api-key", "s3cret", "--db", "x.duckdb"])
+    assert "s3cret" not in text
+    assert "--db x.duckdb" in text
