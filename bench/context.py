@@ -108,6 +108,8 @@ class Context:
                 "DO_NOT_TRACK": "1",
                 "PREFECT_LOGGING_LEVEL": env.get("PREFECT_LOGGING_LEVEL", "WARNING"),
                 "RUNTIME__DLTHUB_TELEMETRY": "false",
+                # Ephemeral Prefect gives its server 20 s to start; a busy machine needs more.
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
             }
         )
         env.update(extra)

@@ -10,7 +10,17 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Result", "Summary", "Target", "summarize"]
+__all__ = ["Result", "Summary", "Target", "failure_reason", "summarize"]
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for a "not run: failed: ..." cell: what ran and the last thing it said."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return f"failed: {type(exc).__name__}"
+    if len(lines) == 1:
+        return f"failed: {lines[0][:200]}"
+    return f"failed: {lines[0][:100]} … {lines[-1][:200]}"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import duckdb
 from bench.context import Context
 from bench.measure import MeasureError, Measurement, measure
 from bench.peers.dlt_venv import DLT_PIPELINE_SCRIPT
-from bench.results import Result
+from bench.results import Result, failure_reason
 from bench.sandbox_proc import Sandbox
 
 # Where bench/peers/dlt_pipeline.py loads (it runs in dlt's venv, so it cannot be imported here).
@@ -201,7 +201,7 @@ def measure_tools(
                     ctx, tool, sandbox, fresh(tool, repeat), expect_rows=expect_rows
                 )
             except (MeasureError, OSError, ValueError, duckdb.Error) as exc:
-                result.skipped = f"failed: {str(exc).strip().splitlines()[0][:200]}"
+                result.skipped = failure_reason(exc)
                 ctx.log(f"  {tool.name} failed: {exc}")
                 continue
             result.samples.append(sample)

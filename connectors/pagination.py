@@ -47,9 +47,11 @@ any scan that reads each page once. Overlap joins need no such assumption. A job
 ``posted_at`` changes during the scan moves in the order; it counts as deleted and re-posted.
 
 **Order.** Each page must be newest first (``posted_at`` non-increasing, ties by ``id``
-descending), and the first new record of a page must not be newer than the last record of the
-page before. A violation sets ``order_ok=False`` with a description; the incremental mode then
-stops at once (its stop rule depends on the order) and the caller falls back to a full scan.
+descending), and in a certified pass each page must start below where the page before ended
+(while the listing moves, deleted jobs can make that comparison lie, so it is made only then). A
+violation sets ``order_ok=False`` with a description; a violation inside a page stops an
+incremental scan at once (its stop rule depends on the order); the caller falls back to a full
+scan.
 
 **Resume.** ``start_page`` and ``expected_total`` come from a checkpoint. The pages before
 ``start_page`` count as read only while the listing still reports ``expected_total``; if it changed,
@@ -65,6 +67,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 from connectors.coverage import Coverage, Key, Read
@@ -109,7 +112,7 @@ class ScanReport:
 
 
 def time_key(moment: datetime) -> str:
-    """A datetime as the fixed-width UTC text keys compare by (naive means UTC)."""
+    """A datetime as the UTC text keys compare by (naive means UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
@@ -142,8 +145,9 @@ def _describe(key: Key) -> str:
 class _PassTracker:
     """What one pass saw, for its certification."""
 
+    ids: set[str] | None
     reads: list[Read] = field(default_factory=list)
-    ids: set[str] = field(default_factory=set)
+    fresh: int = 0
     rejected: int = 0
     first_page_ids: list[Any] | None = None
 
@@ -195,8 +199,6 @@ class Scanner:
         self._rereads = 0
         self._first: Read | None = None
         self._last: Read | None = None
-        self._last_yielded: Key | None = None
-        self._previous_page = start_page - 1
         self._page_one_ids: list[Any] | None = None
         self._order_violation: str | None = None
         self._failure: str | None = None
@@ -320,7 +322,9 @@ class Scanner:
         at the end shows the same newest ids. Certification is skipped when coverage is already
         complete without it (a single page, or overlaps).
         """
-        tracker = _PassTracker()
+        # The first pass counts its distinct records as the fresh ones (nothing came before it);
+        # later passes re-read known jobs, so they keep a set.
+        tracker = _PassTracker(ids=set() if self._pages_read else None)
         self._tracker = tracker
         head = self._probe() if self.start_page > 1 else None
         reader = self._concurrent_reads() if concurrent else self._sequential_reads()
@@ -352,10 +356,15 @@ class Scanner:
         if self._virtual is not None:
             same_total = same_total and first.total == self.expected_total
         expected = first.total - (self.start_page - 1) * self.page_size
-        counted = len(tracker.ids) + tracker.rejected
+        distinct = tracker.fresh if tracker.ids is None else len(tracker.ids)
+        counted = distinct + tracker.rejected
         same_count = counted == expected if reached_tail else self._stop_key is not None
         if same_head and same_total and same_count:
-            self.coverage.new_group(reads)
+            # Only a still listing makes a boundary comparison meaningful: while it moves, a job
+            # deleted between two reads can make consecutive pages look out of order.
+            self._order_violation = self._order_violation or _boundary_violation(tracker.reads)
+            if self._order_violation is None:
+                self.coverage.new_group(reads)
         else:
             _log.info(
                 "the listing moved during a pass (total %s -> %s, %s of %s records); re-reading",
@@ -515,41 +524,30 @@ class Scanner:
         ]
         if number == 1:
             self._page_one_ids = [r["id"] for r in usable]
-        tracker = self._tracker
-        if tracker is not None and not verifying:
-            tracker.ids.update(r["id"] for r in usable)
-            tracker.rejected += len(rejected)
-            if number == 1 and tracker.first_page_ids is None:
-                tracker.first_page_ids = self._page_one_ids
         read = self._read(number, self.page_size, result, keys)
         reread = number in self._pages_read
-        in_sequence = not reread and number == self._previous_page + 1
         self._check_order(number, keys)
         fresh: list[dict[str, Any]] = []
         seen = self._seen
-        first_fresh: Key | None = None
-        for record, key in zip(usable, keys, strict=True):
+        for record in usable:
             job_id = record["id"]
             if job_id in seen:
                 self._duplicates += not (verifying or reread)
                 continue
             seen.add(job_id)
             fresh.append(record)
-            if first_fresh is None and key is not None:
-                first_fresh = key
+        tracker = self._tracker
+        if tracker is not None and not verifying:
+            if tracker.ids is None:
+                tracker.fresh += len(fresh)
+            else:
+                tracker.ids.update([r["id"] for r in usable])
+            tracker.rejected += len(rejected)
+            if number == 1 and tracker.first_page_ids is None:
+                tracker.first_page_ids = self._page_one_ids
         if rejected:
             rejected = [r for r in rejected if r.raw not in self._rejected_seen]
             self._rejected_seen.update(r.raw for r in rejected)
-        if in_sequence:
-            previous = self._last_yielded
-            if first_fresh is not None and previous is not None and first_fresh > previous:
-                self._order_violation = self._order_violation or (
-                    f"page {number} starts with {_describe(first_fresh)}, newer than the end of "
-                    f"page {number - 1} ({_describe(previous)})"
-                )
-            self._previous_page = number
-            if read.bottom is not None:
-                self._last_yielded = read.bottom
         self._rereads += int(reread and not verifying)
         self._pages_read.add(number)
         self.coverage.add(read)
@@ -576,3 +574,15 @@ class Scanner:
                 )
                 return
             previous = key
+
+
+def _boundary_violation(reads: list[Read]) -> str | None:
+    """Where a page starts with a job newer than the end of the page before, if anywhere."""
+    ordered = sorted(reads, key=lambda r: r.page)
+    for above, below in pairwise(ordered):
+        if above.bottom is not None and below.top is not None and below.top > above.bottom:
+            return (
+                f"page {below.page} starts with {_describe(below.top)}, newer than the end of "
+                f"page {above.page} ({_describe(above.bottom)})"
+            )
+    return None

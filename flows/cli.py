@@ -561,7 +561,12 @@ def fx_import(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Prefect's own INFO lines (flow run started/finished) repeat what the command prints itself;
+    they stay available with ``PREFECT_LOGGING_LEVEL=INFO``.
+    """
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     app()
 
 

@@ -24,6 +24,7 @@ def build_deployments(
     *, db: Path, base_url: str, cron: str, full_cron: str, timezone: str
 ) -> list[Any]:
     """The two runner deployments, with their schedules, ready for ``prefect.serve``."""
+    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
     from .sync import sync_flow
@@ -36,6 +37,8 @@ def build_deployments(
             parameters={**common, "full": False},
             description="Incremental JobSphere sync since the stored cursor.",
             tags=["jobsphere"],
+            # By module, not file path: a regular (non-editable) install runs from site-packages.
+            entrypoint_type=EntrypointType.MODULE_PATH,
         ),
         sync_flow.to_deployment(
             name=FULL_DEPLOYMENT,
@@ -43,6 +46,7 @@ def build_deployments(
             parameters={**common, "full": True},
             description="Full scan with reconciliation of deleted jobs.",
             tags=["jobsphere"],
+            entrypoint_type=EntrypointType.MODULE_PATH,
         ),
     ]
 

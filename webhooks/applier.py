@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
 
 import duckdb
 import orjson
@@ -54,26 +53,6 @@ _APPLICATION_RECEIVED = "application.received"
 _STATUS_CHANGED = "candidate.status_changed"
 _UTC = pl.Datetime("us", "UTC")
 _OUTCOME_SCHEMA = {"event_id": pl.String(), "outcome": pl.String()}
-
-
-class _JoinedTransaction:
-    """The caller's connection as :func:`warehouse.load_jobs` should see it: already in a transaction.
-
-    ``warehouse.transaction`` joins an open transaction by trying ``BEGIN`` and catching the
-    error, but in DuckDB 2.0 a failed ``BEGIN`` aborts the open transaction. This view answers
-    ``begin()`` with that same error without sending anything to DuckDB, so ``load_jobs`` joins
-    the applier's transaction and the batch stays one atomic unit. Everything else is the real
-    connection.
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self._con = con
-
-    def begin(self) -> None:
-        raise duckdb.TransactionException("cannot start a transaction within a transaction")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._con, name)
 
 
 def _utcnow() -> datetime:
@@ -125,12 +104,8 @@ def _apply_jobs(
         versioned = with_version_at(with_event, pl.col("_event_created_at")).drop(
             "_event_created_at"
         )
-        result = load_jobs(
-            cast(duckdb.DuckDBPyConnection, _JoinedTransaction(con)),
-            versioned,
-            observed_at=now,
-            change_source="webhook",
-        )
+        # load_jobs joins the caller's open transaction (warehouse.transaction).
+        result = load_jobs(con, versioned, observed_at=now, change_source="webhook")
         results.append(
             result.outcomes.select(
                 "event_id",

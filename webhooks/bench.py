@@ -219,19 +219,25 @@ def run_latency(
 ) -> dict[str, Any]:
     import duckdb
 
-    bodies = [_event(n, jobs) for n in range(int(rate * seconds))]
+    warm = int(rate)  # one second of traffic first, to measure the steady state
+    bodies = [_event(n, jobs) for n in range(warm + int(rate * seconds))]
     with _workdir(keep) as tmp, _receiver(tmp, 0.5) as (url, db):
         seen: dict[str, float] = {}
         stop = threading.Event()
         poller = threading.Thread(target=_poll_visible, args=(db, seen, stop, poll), daemon=True)
         poller.start()
-        acks = asyncio.run(_send_all(url, bodies, clients, rate))
+        asyncio.run(_send_all(url, bodies[:warm], clients, rate))
+        deadline = time.monotonic() + 120
+        while len(seen) < warm and time.monotonic() < deadline:
+            time.sleep(0.05)
+        acks = asyncio.run(_send_all(url, bodies[warm:], clients, rate))
         deadline = time.monotonic() + 60
         while len(seen) < len(acks) and time.monotonic() < deadline:
             time.sleep(0.05)
         stop.set()
         poller.join()
         lags = [seen[event_id] - acked for event_id, acked in acks if event_id in seen]
+        measured = {event_id for event_id, _ in acks}
         while True:
             try:
                 con = duckdb.connect(str(db), read_only=True)
@@ -240,10 +246,11 @@ def run_latency(
                 time.sleep(0.05)
         try:
             server = [
-                row[0]
-                for row in con.execute(
-                    "SELECT epoch(applied_at) - epoch(received_at) FROM webhook_events"
+                lag
+                for event_id, lag in con.execute(
+                    "SELECT event_id, epoch(applied_at) - epoch(received_at) FROM webhook_events"
                 ).fetchall()
+                if event_id in measured
             ]
         finally:
             con.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.context import Context, jobsphere_command
 from bench.measure import MeasureError
 from bench.peers.dlt_venv import ensure_dlt_python
-from bench.results import Result, Target
+from bench.results import Result, Target, failure_reason
 from bench.sandbox_proc import Sandbox
 from bench.tools import DltTool, JobsphereSync, Tool, run_sample
 
@@ -97,7 +97,7 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
                             ctx, tool, sandbox, dirs[tool.name], expect_rows=expected
                         )
                     except (MeasureError, OSError, ValueError) as exc:
-                        result.skipped = f"failed: {str(exc).strip().splitlines()[0][:200]}"
+                        result.skipped = failure_reason(exc)
                         continue
                     result.samples.append(sample)
                     ctx.log(f"  {sample['wall_s']:.2f} s, {sample['requests']:.0f} requests")
@@ -119,7 +119,7 @@ def _initial_load(
     try:
         run_sample(ctx, tool, sandbox, run_dir, expect_rows=jobs)
     except (MeasureError, OSError, ValueError) as exc:
-        why = f"initial load failed: {str(exc).strip().splitlines()[0][:200]}"
+        why = "initial load " + failure_reason(exc)
         for case in cases:
             results[(case, tool.name)].skipped = why
         return False

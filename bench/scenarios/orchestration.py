@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.context import Context, jobsphere_command
 from bench.measure import MeasureError, measure
-from bench.results import Result, Target
+from bench.results import Result, Target, failure_reason
 from bench.sandbox_proc import Sandbox
 from bench.tools import JobsphereSync, Tool, measure_tools
 
@@ -51,7 +51,7 @@ def _process_rows(ctx: Context, prefect_api_url: str | None) -> list[Result]:
             try:
                 m = measure(command, env=env, cwd=ctx.work_dir)
             except MeasureError as exc:
-                result.skipped = f"failed: {str(exc).splitlines()[0][:200]}"
+                result.skipped = failure_reason(exc)
                 continue
             result.samples.append(
                 {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_bytes": float(m.peak_rss_bytes)}

@@ -11,7 +11,7 @@ import sys
 
 from bench.context import REPO_ROOT, Context
 from bench.measure import MeasureError, measure
-from bench.results import Result, Target
+from bench.results import Result, Target, failure_reason
 
 __all__ = ["SCENARIO", "TITLE", "run"]
 
@@ -51,7 +51,7 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
         samples = json.loads(m.stdout.strip().splitlines()[-1])["rows_per_s"]
     except (MeasureError, ValueError, KeyError, IndexError) as exc:
         for result in results.values():
-            result.skipped = f"failed: {str(exc).strip().splitlines()[0][:200]}"
+            result.skipped = failure_reason(exc)
         return list(results.values()), _targets(results, case)
     for step, result in results.items():
         result.samples = [{"rows_per_s": value} for value in samples[step]]

@@ -12,7 +12,7 @@ import sys
 
 from bench.context import REPO_ROOT, Context
 from bench.measure import MeasureError, measure
-from bench.results import Result, Target
+from bench.results import Result, Target, failure_reason
 
 __all__ = ["SCENARIO", "TITLE", "run"]
 
@@ -46,7 +46,7 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
             )
             burst.samples.append({"events_per_s": float(body["events_per_s"])})
         except (MeasureError, ValueError, KeyError, IndexError) as exc:
-            burst.skipped = f"failed: {str(exc).strip().splitlines()[0][:200]}"
+            burst.skipped = failure_reason(exc)
             break
     for repeat in range(s.repeat):
         ctx.log(f"{SCENARIO}: latency run {repeat + 1}")
@@ -62,7 +62,7 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
                 ],
             )
         except (MeasureError, ValueError, IndexError) as exc:
-            paced.skipped = f"failed: {str(exc).strip().splitlines()[0][:200]}"
+            paced.skipped = failure_reason(exc)
             break
         sample = {
             f"{q}_s": float(body[f"ack_to_queryable_{q}_ms"]) / 1000

@@ -148,7 +148,7 @@ json_values = st.recursive(
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
     ),
-    max_leaves=10,
+    max_leaves=5,
 )
 KNOWN = ["title", "company", "type", "location", "salary_range", "posted_at", "updated_at"]
 records_strategy = st.lists(
@@ -163,11 +163,11 @@ records_strategy = st.lists(
         },
     ),
     min_size=1,
-    max_size=8,
+    max_size=6,
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=records_strategy)
 def test_arbitrary_json_never_raises_and_raw_round_trips(records: list[dict[str, Any]]) -> None:
     frame = jobs_frame(records)

@@ -407,3 +407,17 @@ def test_a_failed_load_inside_a_caller_transaction_raises_its_own_error(
         load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="sync", run_id="nope")
     con.rollback()
     assert con.execute("SELECT count(*) FROM jobs").fetchall() == [(0,)]
+
+
+def test_several_versions_in_rounds_of_one_caller_transaction(
+    con: duckdb.DuckDBPyConnection, make_jobs: JobsFactory
+) -> None:
+    load_jobs(con, make_jobs(["a"], title="v0"), observed_at=T0, change_source="sync")
+    with transaction(con):
+        for number in range(1, 4):
+            when = T0 + number * HOUR
+            batch = make_jobs(["a"], version_at=when, title=f"v{number}")
+            assert load_jobs(con, batch, observed_at=when, change_source="webhook").updated == 1
+    assert con.execute("SELECT title, first_seen_at FROM jobs").fetchall() == [("v3", T0)]
+    history = con.execute("SELECT title, valid_to IS NULL FROM job_history ORDER BY valid_from")
+    assert history.fetchall() == [("v0", False), ("v1", False), ("v2", False), ("v3", True)]
