@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -44,10 +45,10 @@ def count_rows(db: Path, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _last_json_line(text: str) -> dict[str, object]:
+def _last_json_line(text: str) -> dict[str, Any]:
     for line in reversed(text.strip().splitlines()):
         if line.startswith("{"):
-            parsed: dict[str, object] = json.loads(line)
+            parsed: dict[str, Any] = json.loads(line)
             return parsed
     raise ValueError("the tool printed no JSON summary line")
 
@@ -88,7 +89,7 @@ class FloorTool(Tool):
         ]
 
     def rows(self, measurement: Measurement, run_dir: Path) -> int:
-        return int(_last_json_line(measurement.stdout)["records"])  # type: ignore[call-overload]
+        return int(_last_json_line(measurement.stdout)["records"])
 
 
 @dataclass

@@ -527,15 +527,10 @@ class Scanner:
         read = self._read(number, self.page_size, result, keys)
         reread = number in self._pages_read
         self._check_order(number, keys)
-        fresh: list[dict[str, Any]] = []
-        seen = self._seen
-        for record in usable:
-            job_id = record["id"]
-            if job_id in seen:
-                self._duplicates += not (verifying or reread)
-                continue
-            seen.add(job_id)
-            fresh.append(record)
+        seen, add = self._seen, self._seen.add
+        fresh = [r for r in usable if (i := r["id"]) not in seen and not add(i)]
+        if not (verifying or reread):
+            self._duplicates += len(usable) - len(fresh)
         tracker = self._tracker
         if tracker is not None and not verifying:
             if tracker.ids is None:
