@@ -57,8 +57,18 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run just this scenario (repeatable)",
     )
     parser.add_argument("--repeat", type=int, default=None, help="repeats per figure")
-    parser.add_argument("--markdown", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
-    parser.add_argument("--json", type=Path, default=BENCH_DIR / "results.json")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="default docs/benchmarks.md (quick: bench/work/quick-benchmarks.md)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="default bench/results.json (quick: bench/work/quick-results.json)",
+    )
     parser.add_argument("--work-dir", type=Path, default=BENCH_DIR / "work")
     parser.add_argument("--keep-work", action="store_true", help="keep scratch files afterwards")
     return parser.parse_args(argv)
@@ -77,9 +87,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.quick_run(args.repeat) if args.quick else Settings.full(args.repeat)
     selected = [_ALIASES.get(name, name) for name in (args.only or SCENARIOS)]
     chosen = [name for name in SCENARIOS if name in selected]
-    shutil.rmtree(args.work_dir, ignore_errors=True)
-    args.work_dir.mkdir(parents=True)
-    ctx = Context(settings, args.work_dir)
+    # A quick run must not overwrite the committed full figures.
+    if args.markdown is None:
+        quick_md = args.work_dir / "quick-benchmarks.md"
+        args.markdown = quick_md if args.quick else REPO_ROOT / "docs" / "benchmarks.md"
+    if args.json is None:
+        args.json = (
+            args.work_dir / "quick-results.json" if args.quick else BENCH_DIR / "results.json"
+        )
+    scratch = args.work_dir / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    ctx = Context(settings, scratch)
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     results: list[Result] = []
@@ -147,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             server.stop()
     write(status)
     if not args.keep_work:
-        shutil.rmtree(args.work_dir, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     ctx.log(f"wrote {args.markdown} and {args.json}")
     return 0 if status == "complete" else 1
 

@@ -143,17 +143,28 @@ def _fail(message: str) -> NoReturn:
 
 
 def _configure_logging(debug: bool) -> None:
-    level = logging.DEBUG if debug else logging.INFO
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Third-party chatter stays at WARNING unless debugging.
-    for name in ("httpx", "httpcore", "prefect", "uvicorn.access"):
-        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
-    from connectors.redaction import install_log_redaction
+    """Our own log lines on stderr; Prefect's console output only with ``--debug``.
 
+    Prefect prints a traceback to the console when a flow run fails, which would break the
+    one-line error promise; its console handler is raised to CRITICAL unless debugging (set
+    ``PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL`` to override). Flow-run logs still reach the Prefect
+    API at their usual level, so the UI keeps them.
+    """
+    from connectors.redaction import RedactingFilter, install_log_redaction
+
+    os.environ.setdefault(
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "DEBUG" if debug else "CRITICAL"
+    )
+    ours = logging.getLogger("jobsphere")
+    if not ours.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter())
+        ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG if debug else logging.INFO)
+    ours.propagate = False
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
     install_log_redaction()
 
 
@@ -563,10 +574,8 @@ def fx_import(
 def main() -> None:
     """Console-script entry point.
 
-    Prefect's own INFO lines (flow run started/finished) repeat what the command prints itself;
-    they stay available with ``PREFECT_LOGGING_LEVEL=INFO``.
+    Logging is configured per command (see ``_configure_logging``), before Prefect is imported.
     """
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     app()
 
 

@@ -76,7 +76,8 @@ class LogProgress:
         )
 
     def close(self) -> None:
-        self._log(time.monotonic())
+        if self._pages:
+            self._log(time.monotonic())
 
 
 class RichProgress:

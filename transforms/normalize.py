@@ -164,14 +164,26 @@ def with_version_at(frame: pl.DataFrame, default: datetime | pl.Expr) -> pl.Data
     """Add ``version_at``, the newest-wins key: the source's ``updated_at``, else ``default``.
 
     ``default`` is the webhook event's ``created_at`` or the sync's observation time. A naive
-    ``datetime`` is refused: guessing its zone would silently reorder versions.
+    ``datetime`` is refused: guessing its zone would silently reorder versions. An expression may
+    be a ``Datetime`` in any zone (a zone-less one is read as UTC) or RFC 3339 text.
     """
     if isinstance(default, datetime):
         if default.tzinfo is None or default.utcoffset() is None:
             raise ValueError("with_version_at: default must be timezone-aware")
         fallback = pl.lit(default).dt.convert_time_zone("UTC").cast(_UTC)
+        return frame.with_columns(
+            pl.coalesce(pl.col("source_updated_at"), fallback).alias("version_at")
+        )
+    values = frame.select(default.alias("__default"))
+    dtype = values.schema["__default"]
+    if dtype == pl.String:
+        values = _timestamps(values, {"__default": "__default"})
+    elif isinstance(dtype, pl.Datetime):
+        column = pl.col("__default")
+        zoned = column.dt.replace_time_zone("UTC") if dtype.time_zone is None else column
+        values = values.select(zoned.dt.convert_time_zone("UTC").cast(_UTC))
     else:
-        fallback = default.cast(_UTC)
+        raise TypeError(f"with_version_at: default must be a Datetime or text, not {dtype}")
     return frame.with_columns(
-        pl.coalesce(pl.col("source_updated_at"), fallback).alias("version_at")
+        pl.coalesce(pl.col("source_updated_at"), values.to_series()).alias("version_at")
     )

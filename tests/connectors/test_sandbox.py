@@ -166,3 +166,12 @@ def test_sdk_writes_and_their_errors(sandbox: SandboxHandle) -> None:
     ):
         list(stranger.jobs.scan())
     assert str(caught.value).startswith("JobSphere rejected the API key (401 Unauthorized)")
+
+
+def test_updated_at_flag_reaches_the_typed_jobs() -> None:
+    with running_sandbox(jobs=120, seed=6, updated_at=True) as sb, _client(sb) as client:
+        jobs = list(client.jobs.list())
+        raw = [r for page in client.jobs.scan() for r in page.records]
+    assert len(jobs) == 120 and all(job.updated_at is not None for job in jobs)
+    assert all(job.posted_at is not None and job.updated_at >= job.posted_at for job in jobs)  # type: ignore[operator]
+    assert all(isinstance(r["updated_at"], str) for r in raw)  # raw records keep the wire text

@@ -254,3 +254,28 @@ def test_with_version_at_refuses_naive_datetime(fx_rates: pl.DataFrame) -> None:
     frame = normalize_jobs(jobs_frame([{"id": "a"}]), fx_rates)
     with pytest.raises(ValueError, match="timezone-aware"):
         with_version_at(frame, datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "event_at",
+    [
+        pl.Series(["2026-03-01T01:00:00+01:00"] * 2),
+        pl.Series([datetime(2026, 3, 1)] * 2, dtype=pl.Datetime("ns")),
+        pl.Series([datetime(2026, 3, 1, 9, tzinfo=UTC)] * 2).dt.convert_time_zone("Asia/Tokyo"),
+    ],
+    ids=["rfc3339-text", "naive-datetime-ns", "tokyo-datetime"],
+)
+def test_with_version_at_expression_of_any_time_type(
+    event_at: pl.Series, fx_rates: pl.DataFrame
+) -> None:
+    frame = normalize_jobs(jobs_frame([{"id": "a"}, {"id": "b"}]), fx_rates)
+    out = with_version_at(frame.with_columns(event_at.alias("event_at")), pl.col("event_at"))
+    hour = 9 if "Tokyo" in str(event_at.dtype) else 0
+    assert out["version_at"].to_list() == [datetime(2026, 3, 1, hour, tzinfo=UTC)] * 2
+    assert out.schema["version_at"] == pl.Datetime("us", "UTC")
+
+
+def test_with_version_at_refuses_a_number(fx_rates: pl.DataFrame) -> None:
+    frame = normalize_jobs(jobs_frame([{"id": "a"}]), fx_rates)
+    with pytest.raises(TypeError, match="Datetime or text"):
+        with_version_at(frame, pl.lit(5))
