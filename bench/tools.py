@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,7 +195,6 @@ def measure_tools(
             if repeat >= count or result.skipped is not None:
                 continue
             ctx.log(f"{scenario} / {case}: {tool.name} run {repeat + 1}/{count}")
-            started = time.monotonic()
             try:
                 sample = run_sample(
                     ctx, tool, sandbox, fresh(tool, repeat), expect_rows=expect_rows
@@ -206,5 +204,8 @@ def measure_tools(
                 ctx.log(f"  {tool.name} failed: {exc}")
                 continue
             result.samples.append(sample)
-            ctx.log(f"  {time.monotonic() - started:.1f} s, {sample['requests']:.0f} requests")
+            ctx.log(
+                f"  {sample['wall_s']:.1f} s wall, {sample['cpu_s']:.1f} s CPU, "
+                f"{sample['peak_rss_bytes'] / 2**20:.0f} MiB peak, {sample['requests']:.0f} requests"
+            )
     return list(results.values())
