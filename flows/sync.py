@@ -23,6 +23,7 @@ from typing import Any, Literal
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.context import get_run_context
+from prefect.exceptions import MissingContextError
 from pydantic import SecretStr
 
 from connectors import Client, JobSphereError, RetriableError
@@ -116,6 +117,21 @@ def prepare_run(settings: SyncSettings, mode: Mode, params: dict[str, Any]) -> _
         cursor = get_state(con, CURSOR_KEY)
         checkpoint = get_state(con, checkpoint_key(mode, params))
         fx = read_fx_rates(con)
+        if isinstance(checkpoint, dict) and checkpoint.get("run_id"):
+            # The run that wrote the checkpoint died mid-way (it clears the checkpoint when it
+            # finishes); close its row so `status` does not show it running forever.
+            interrupted = str(checkpoint["run_id"])
+            still_open = con.execute(
+                "SELECT count(*) FROM sync_runs WHERE run_id = ? AND status = 'running'",
+                [interrupted],
+            ).fetchall()
+            if still_open[0][0]:
+                finish_run(
+                    con,
+                    interrupted,
+                    status="failed",
+                    error=f"interrupted; resumed by run {run_id}",
+                )
     return _Prepared(
         run_id=run_id,
         cursor=_parse_ts(cursor.get("posted_at")) if isinstance(cursor, dict) else None,
@@ -126,13 +142,7 @@ def prepare_run(settings: SyncSettings, mode: Mode, params: dict[str, Any]) -> _
 
 def _retry_only_retriable(task: Any, task_run: Any, state: Any) -> bool:
     """A second attempt resumes from the checkpoint; it helps only when the cause was transient."""
-    try:
-        state.result()
-    except RetriableError:
-        return True
-    except Exception:
-        return False
-    return False
+    return isinstance(state.result(raise_on_failure=False), RetriableError)
 
 
 @task(name="extract-normalize-load", retries=1, retry_condition_fn=_retry_only_retriable)
@@ -193,7 +203,7 @@ def _publish(summary: RunSummary) -> None:
 def _in_flow() -> bool:
     try:
         get_run_context()
-    except Exception:
+    except MissingContextError:
         return False
     return True
 

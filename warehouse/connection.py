@@ -4,6 +4,14 @@ DuckDB lets a single process hold a database file read-write and locks out every
 readers included. Writers therefore open the file per batch and close it right after, so an analyst
 can open it read-only in between; whoever finds it locked retries with exponential backoff for a
 bounded time instead of failing on the first collision.
+
+Read-write opens attach the file with a smaller row group size (``_ROW_GROUP_SIZE``). DuckDB
+writes an append of at least one row group straight to the file at insert time ("optimistic
+write"), while a smaller append goes through the WAL and a checkpoint that re-processes the jobs
+primary-key index: for a 50,000-row batch that commit cost ~1 s of CPU, three times the insert
+itself. With 16,384-row groups a sync batch is written optimistically and only its remainder takes
+the WAL path. The setting is per attach, not stored in the file, so every writer applies it; a
+plain ``duckdb.connect`` (analysts, read-only opens) reads the file exactly as before.
 """
 
 from __future__ import annotations
@@ -24,6 +32,10 @@ __all__ = ["open_warehouse"]
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 2.0
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
+# A multiple of DuckDB's 2,048-row vector; well below the 50,000-row default sync batch.
+_ROW_GROUP_SIZE = 16_384
+# Catalog names an in-memory connection already uses: such a file stem keeps the plain connect.
+_RESERVED_CATALOGS = frozenset({"memory", "temp", "system", "main"})
 
 
 @contextmanager
@@ -75,7 +87,7 @@ def _connect(
     delay = _FIRST_DELAY
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return _open(path, read_only=read_only)
         except duckdb.IOException as exc:
             message = str(exc)
             if not _is_lock_conflict(message):
@@ -89,6 +101,26 @@ def _connect(
             delay = min(delay * 2, _MAX_DELAY)
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open warehouse {path}: {_first_line(str(exc))}") from exc
+
+
+def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A writer attaches the file under the catalog name ``duckdb.connect`` would give it (the
+    file stem), so views and ``current_database()`` behave identically either way."""
+    catalog = path.stem
+    if read_only or catalog.lower() in _RESERVED_CATALOGS:
+        return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect()
+    try:
+        quoted_path = str(path).replace("'", "''")
+        quoted_catalog = catalog.replace('"', '""')
+        con.execute(
+            f"ATTACH '{quoted_path}' AS \"{quoted_catalog}\" (ROW_GROUP_SIZE {_ROW_GROUP_SIZE})"
+        )
+        con.execute(f'USE "{quoted_catalog}"')
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def _is_lock_conflict(message: str) -> bool:

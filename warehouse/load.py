@@ -124,6 +124,12 @@ def load_jobs(
         "scanned_at": observed_at if change_source == "sync" else None,
         "source": change_source,
         "run_id": run_id,
+        # The batch's key range. Conditions on it are implied by the joins on job_id, but DuckDB
+        # can use them to skip whole row groups of jobs/job_history by their min/max statistics:
+        # a sync batch is a contiguous id range and the tables are stored roughly in load order,
+        # so a re-sync batch reads a few row groups instead of the whole table.
+        "id_lo": frame["job_id"].min(),
+        "id_hi": frame["job_id"].max(),
     }
 
     has_duplicates = frame.height != frame["job_id"].n_unique()
@@ -275,10 +281,11 @@ def _classify(
                 AND (b.raw_hash <> j.raw_hash
                      OR b.source_updated_at IS DISTINCT FROM j.source_updated_at) AS refresh
         FROM _lj_batch AS b
-        LEFT JOIN jobs AS j ON j.job_id = b.job_id
+        LEFT JOIN (SELECT * FROM jobs WHERE job_id BETWEEN $id_lo AND $id_hi) AS j
+            ON j.job_id = b.job_id
         WHERE b._rank = 1
         """,
-        {"observed_at": params["observed_at"]},
+        {"observed_at": params["observed_at"], **_id_range(params)},
     )
 
 
@@ -347,9 +354,9 @@ def _apply(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
                      {_tracked("i")}, i.source_updated_at, i.raw
               FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
               WHERE c.outcome = 'updated' OR c.refresh) AS u
-        WHERE jobs.job_id = u.job_id
+        WHERE jobs.job_id = u.job_id AND jobs.job_id BETWEEN $id_lo AND $id_hi
         """,
-        seen,
+        {**seen, **_id_range(params)},
     )
     # Everything else that was observed: only the watermark and the sightings move. These are
     # fixed-width columns, so the common re-sync of unchanged jobs stays cheap.
@@ -361,16 +368,18 @@ def _apply(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
             last_scanned_at = greatest(jobs.last_scanned_at, $scanned_at)
         FROM _lj_cls AS c
         WHERE jobs.job_id = c.job_id AND c.outcome IN ('unchanged', 'stale') AND NOT c.refresh
+          AND jobs.job_id BETWEEN $id_lo AND $id_hi
         """,
-        seen,
+        {**seen, **_id_range(params)},
     )
     con.execute(
         """
         UPDATE job_history SET valid_to = c.valid_from
         FROM _lj_cls AS c
         WHERE job_history.job_id = c.job_id AND job_history.valid_to IS NULL
-          AND c.outcome = 'updated'
-        """
+          AND c.outcome = 'updated' AND job_history.job_id BETWEEN $id_lo AND $id_hi
+        """,
+        _id_range(params),
     )
     con.execute(
         f"""
@@ -383,6 +392,10 @@ def _apply(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
         """,
         {"source": params["source"], "run_id": params["run_id"]},
     )
+
+
+def _id_range(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id_lo": params["id_lo"], "id_hi": params["id_hi"]}
 
 
 def _add_counters(con: duckdb.DuckDBPyConnection, run_id: str, totals: Mapping[str, int]) -> None:
