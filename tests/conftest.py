@@ -22,3 +22,14 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the tests that need the Prefect harness last.
+
+    Once the harness is up, Prefect's background workers (events, logs) keep running for the rest
+    of the session and draw from the global ``random`` module, which Hypothesis rightly treats as
+    nondeterminism inside its data generation. Property tests therefore run before the harness
+    starts; the sort is stable, so the order is otherwise unchanged.
+    """
+    items.sort(key=lambda item: "prefect_harness" in getattr(item, "fixturenames", ()))

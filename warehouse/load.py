@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 import duckdb
 import polars as pl
 
+from transforms import NORMALIZED_SCHEMA
 from warehouse._sql import first_row
 from warehouse.hashing import TRACKED_COLUMNS, raw_hash_sql, row_hash_sql
 from warehouse.runs import RUN_COUNTERS
@@ -44,27 +45,7 @@ ChangeSource = Literal["sync", "webhook", "reconcile"]
 
 _UTC_US: Final = pl.Datetime("us", "UTC")
 
-NORMALIZED_SCHEMA: Final[Mapping[str, pl.DataType]] = {
-    "job_id": pl.String(),
-    "title": pl.String(),
-    "company": pl.String(),
-    "employment_type": pl.String(),
-    "location_raw": pl.String(),
-    "city": pl.String(),
-    "region": pl.String(),
-    "country_code": pl.String(),
-    "is_remote": pl.Boolean(),
-    "salary_min": pl.Float64(),
-    "salary_max": pl.Float64(),
-    "salary_currency": pl.String(),
-    "salary_period": pl.String(),
-    "salary_period_inferred": pl.Boolean(),
-    "salary_min_usd_annual": pl.Float64(),
-    "salary_max_usd_annual": pl.Float64(),
-    "posted_at": _UTC_US,
-    "source_updated_at": _UTC_US,
-    "raw": pl.String(),
-}
+# The frame contract is owned by the transforms that produce it; the loader only checks it.
 
 REJECTED_SCHEMA: Final[Mapping[str, pl.DataType]] = {
     "job_id": pl.String(),
