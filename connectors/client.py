@@ -258,7 +258,7 @@ class Jobs:
         type: str | None = None,
         start_page: int = 1,
         expected_total: int | None = None,
-        stop_before: datetime | None = None,
+        stop_before: datetime | tuple[datetime, str] | None = None,
         concurrent: bool = True,
         on_page: Callable[[Page], None] | None = None,
     ) -> JobScan:

@@ -111,11 +111,11 @@ class Coverage:
             if read not in self._reached and self._joins(read):
                 self._join(read)
 
-    def verdict(self, stop_before: str | None = None) -> Verdict:
-        """``stop_before`` (a key's time part): complete once coverage reaches below it."""
+    def verdict(self, stop_before: Key | None = None) -> Verdict:
+        """``stop_before`` (an incremental scan's stop key): complete once coverage reaches below it."""
         complete = self._tail
         if not complete and stop_before is not None and self.covered is not None:
-            complete = self.covered[0] < stop_before
+            complete = self.covered < stop_before
         return Verdict(complete=complete, covered_to=self.covered, frontier=self.frontier)
 
     def _joins(self, read: Read) -> bool:

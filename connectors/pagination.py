@@ -119,6 +119,19 @@ def time_key(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f" if moment.microsecond else "%Y-%m-%dT%H:%M:%S")
 
 
+def stop_key(stop_before: datetime | tuple[datetime, str]) -> Key:
+    """The listing key an incremental scan stops below.
+
+    A bare instant stops below every job posted at that instant (``("t", "")`` sorts under any
+    ``("t", id)``); an ``(instant, id)`` cursor stops right below that job, so jobs tied with the
+    cursor's ``posted_at`` that were already read do not cost extra pages.
+    """
+    if isinstance(stop_before, tuple):
+        moment, job_id = stop_before
+        return (time_key(moment), job_id)
+    return (time_key(stop_before), "")
+
+
 def order_key(record: dict[str, Any]) -> Key | None:
     """``(posted_at, id)``, the listing's sort key; None when ``posted_at`` is unusable.
 
@@ -164,7 +177,7 @@ class Scanner:
         concurrent: bool = True,
         start_page: int = 1,
         expected_total: int | None = None,
-        stop_before: datetime | None = None,
+        stop_before: datetime | tuple[datetime, str] | None = None,
         max_rereads: int | None = None,
         on_page: Callable[[Page], None] | None = None,
     ) -> None:
@@ -179,7 +192,7 @@ class Scanner:
         self.start_page = start_page
         self.expected_total = expected_total
         self.stop_before = stop_before
-        self._stop_key = None if stop_before is None else time_key(stop_before)
+        self._stop_key = None if stop_before is None else stop_key(stop_before)
         self._max_rereads = max_rereads
         self._on_page = on_page
         self.coverage = Coverage()
@@ -383,7 +396,7 @@ class Scanner:
             if self._order_violation is not None or read.covers_tail or read.count == 0:
                 return
             stop = self._stop_key
-            if stop is not None and read.bottom is not None and read.bottom[0] < stop:
+            if stop is not None and read.bottom is not None and read.bottom < stop:
                 return
             number += 1
             if number > self._page_cap():

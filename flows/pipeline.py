@@ -40,7 +40,7 @@ class ScanPlan:
     start_page: int = 1
     expected_total: int | None = None
     # Incremental: stop after the first page lying entirely before this instant.
-    stop_before: datetime | None = None
+    stop_before: datetime | tuple[datetime, str] | None = None
     # Backfill date window, applied to posted_at on our side (the API has no date filter).
     since: datetime | None = None
     until: datetime | None = None
@@ -62,11 +62,20 @@ class BatchTotals:
     jobs_stale: int = 0
     jobs_rejected: int = 0
     batches: int = 0
-    max_posted_at: datetime | None = None
+    # The newest (posted_at, job_id) loaded: the listing's sort key, so the next cursor.
+    max_key: tuple[datetime, str] | None = None
 
-    def add_posted(self, value: datetime | None) -> None:
-        if value is not None and (self.max_posted_at is None or value > self.max_posted_at):
-            self.max_posted_at = value
+    def add_newest(self, frame: pl.DataFrame) -> None:
+        newest = (
+            frame.select("posted_at", "job_id")
+            .drop_nulls()
+            .sort(["posted_at", "job_id"], descending=True)
+            .head(1)
+        )
+        if newest.height:
+            key = (newest["posted_at"][0], newest["job_id"][0])
+            if self.max_key is None or key > self.max_key:
+                self.max_key = key
 
 
 @dataclass(frozen=True)
@@ -183,8 +192,7 @@ class _Batcher:
         t.jobs_unchanged += result.unchanged
         t.jobs_stale += result.stale
         t.batches += 1
-        if frame.height:
-            t.add_posted(frame["posted_at"].max())  # type: ignore[arg-type]
+        t.add_newest(frame)
         self._reset()
 
 

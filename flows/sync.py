@@ -95,6 +95,14 @@ def _client(settings: SyncSettings) -> Client:
     )
 
 
+def _parse_cursor(value: Any) -> tuple[datetime, str] | None:
+    """``{"posted_at", "job_id"}`` from ``sync_state``; a cursor without an id stops by time only."""
+    if not isinstance(value, dict):
+        return None
+    posted = _parse_ts(value.get("posted_at"))
+    return None if posted is None else (posted, str(value.get("job_id") or ""))
+
+
 def _parse_ts(value: Any) -> datetime | None:
     if not value:
         return None
@@ -104,7 +112,7 @@ def _parse_ts(value: Any) -> datetime | None:
 @dataclass
 class _Prepared:
     run_id: str
-    cursor: datetime | None
+    cursor: tuple[datetime, str] | None
     checkpoint: dict[str, Any] | None
     fx_rates: Any
 
@@ -134,7 +142,7 @@ def prepare_run(settings: SyncSettings, mode: Mode, params: dict[str, Any]) -> _
                 )
     return _Prepared(
         run_id=run_id,
-        cursor=_parse_ts(cursor.get("posted_at")) if isinstance(cursor, dict) else None,
+        cursor=_parse_cursor(cursor),
         checkpoint=checkpoint if isinstance(checkpoint, dict) else None,
         fx_rates=fx,
     )
@@ -232,9 +240,12 @@ def run_sync(
         notes.append(f"resumed at page {ck['next_page']} from run {ck.get('run_id')}")
 
     if mode == "incremental" and prep.cursor is not None:
+        posted, job_id = prep.cursor
         plan = ScanPlan(
             run_id=prep.run_id,
-            stop_before=prep.cursor - settings.overlap,
+            # With no overlap, stop right below the cursor job itself (ties cost no extra page);
+            # with one, below every job posted before cursor - overlap.
+            stop_before=(posted, job_id) if not settings.overlap else posted - settings.overlap,
         )
     else:
         plan = ScanPlan(
@@ -275,14 +286,18 @@ def run_sync(
 
     totals = results[-1].totals if results else BatchTotals()
     new_cursor = prep.cursor
-    seen_max = totals.max_posted_at
+    seen_max = totals.max_key
     moves = error is None and mode != "backfill" and seen_max is not None
     if moves and (new_cursor is None or seen_max > new_cursor):  # type: ignore[operator]
         new_cursor = seen_max
     with open_warehouse(settings.db, lock_timeout=settings.lock_timeout) as con:
         if error is None:
             if new_cursor is not None and new_cursor != prep.cursor:
-                set_state(con, CURSOR_KEY, {"posted_at": new_cursor.isoformat()})
+                set_state(
+                    con,
+                    CURSOR_KEY,
+                    {"posted_at": new_cursor[0].isoformat(), "job_id": new_cursor[1]},
+                )
             set_state(con, ckey, None)
         finish_run(
             con,
@@ -307,7 +322,7 @@ def run_sync(
         jobs_stale=totals.jobs_stale,
         jobs_deleted=deleted,
         jobs_rejected=totals.jobs_rejected,
-        cursor=new_cursor.isoformat() if new_cursor else None,
+        cursor=new_cursor[0].isoformat() if new_cursor else None,
         seconds=(datetime.now(UTC) - started).total_seconds(),
     )
     if _in_flow():

@@ -64,6 +64,13 @@ def test_first_sync_loads_everything_then_incremental_is_cheap(
     assert new_ids <= live_ids(db_path)
     assert scalar(db_path, "SELECT count(*) FROM sync_runs WHERE status = 'succeeded'") == 3
 
+    # The new jobs share posted_at seconds; the (posted_at, job_id) cursor still stops on page 1.
+    cursor = scalar(db_path, "SELECT value FROM sync_state WHERE key = 'cursor:jobs'")
+    assert max(new_ids) in str(cursor)
+    again = run_sync_flow(settings, full=False, show_progress=False)
+    assert again.requests == 1
+    assert again.jobs_inserted == again.jobs_updated == 0
+
 
 def test_full_sync_marks_vanished_jobs_deleted_and_revives(
     sandbox: SandboxHandle, db_path: Path
