@@ -15,7 +15,7 @@ from types import TracebackType
 import httpx
 
 from bench.context import Context
-from bench.sandbox_proc import free_port
+from bench.sandbox_proc import free_port, stop_process
 
 __all__ = ["PrefectServer", "PrefectServerError"]
 
@@ -74,13 +74,7 @@ class PrefectServer:
         raise PrefectServerError(f"prefect server did not answer within {timeout_s:.0f} s")
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc, timeout=20)
         self._proc = None
 
     def __enter__(self) -> PrefectServer:

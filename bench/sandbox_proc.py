@@ -42,6 +42,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen[Any] | None, *, timeout: float) -> None:
+    """SIGTERM a helper server, then SIGKILL it if it has not gone after ``timeout`` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def request_total(stats: dict[str, Any]) -> int:
     """Total requests served according to a ``/_sandbox/stats`` body.
 
@@ -143,13 +155,7 @@ class Sandbox:
 
     def stop(self) -> None:
         self._client.close()
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc, timeout=10)
         self._proc = None
 
     def __enter__(self) -> Sandbox:
