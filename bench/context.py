@@ -12,6 +12,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.results import Result
 
 __all__ = ["BENCH_DIR", "REPO_ROOT", "Context", "Settings", "jobsphere_command"]
 
@@ -33,7 +37,10 @@ class Settings:
     large_repeat: int = 2  # 1M-job runs take tens of seconds each
     sequential_floor_large_latencies_ms: tuple[float, ...] = ()
     ephemeral_incremental: bool = True
+    # Ephemeral Prefect costs ~20 s per process and varies little: contrast rows, run fewer times.
+    ephemeral_repeat: int = 2
     incremental_jobs: int = 20_000
+    # Only when scenario 1 did not run: it measures the sync with and without @flow at 1M jobs.
     orchestration_jobs: int = 50_000
     transform_rows: int = 1_000_000
     webhook_burst_events: int = 5_000
@@ -77,6 +84,8 @@ class Context:
     settings: Settings
     work_dir: Path
     started: float = field(default_factory=time.monotonic)
+    # Rows of the scenarios already run, so a later scenario can reuse a measurement.
+    results_so_far: list[Result] = field(default_factory=list)
 
     def log(self, message: str) -> None:
         elapsed = time.monotonic() - self.started

@@ -155,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 checks = []
             results += rows
             targets += checks
+            ctx.results_so_far += rows
             if index < len(chosen) - 1:
                 write(f"partial: {index + 1} of {len(chosen)} scenarios done")
     except (KeyboardInterrupt, _Terminated):

@@ -27,12 +27,14 @@ DLT_DATASET = "jobsphere"
 DLT_TABLE = "jobs"
 
 __all__ = [
+    "WITHOUT_FLOW",
     "DltTool",
     "FloorTool",
     "JobsphereSync",
     "Tool",
     "count_rows",
     "measure_tools",
+    "plain_sync_tool",
     "run_sample",
 ]
 
@@ -152,6 +154,20 @@ class JobsphereSync(Tool):
     def rows(self, measurement: Measurement, run_dir: Path) -> int:
         del measurement
         return count_rows(run_dir / "jobsphere.duckdb", "jobs")
+
+
+WITHOUT_FLOW = "run_sync() without @flow"
+
+
+def plain_sync_tool(prefect_api_url: str | None) -> JobsphereSync:
+    """The sync body called directly (``bench.plain_sync``): the orchestration scenario's peer."""
+    env = {"PREFECT_API_URL": prefect_api_url} if prefect_api_url else {}
+    return JobsphereSync(
+        WITHOUT_FLOW,
+        cli=[sys.executable, "-m", "bench.plain_sync"],
+        args=("--no-progress",),
+        extra_env=env,
+    )
 
 
 def run_sample(

@@ -4,15 +4,23 @@ Pages arrive from the connector in ascending order while further pages are alrea
 in the background; records are gathered into batches of ``batch_rows`` and each batch is
 normalized (Polars) and loaded (DuckDB) in one transaction *together with* the run counters and
 the checkpoint that covers it. So a crash at any moment leaves whole batches or nothing, and the
-next run resumes after the last committed page. Memory is bounded by one batch plus the
-connector's small read-ahead buffer, never by the dataset.
+next run resumes after the last committed page.
+
+A full batch is handed to one loader thread and the scan goes on fetching the next one meanwhile:
+Polars and DuckDB release the GIL, so the load overlaps the fetch instead of stalling it (the
+connector's read-ahead window is only a few pages). One loader thread and a hand-off that waits
+for the previous batch keep commits in page order, so checkpoints still only move forward over
+committed data. Memory is bounded by two batches (one loading, one filling) plus the read-ahead
+window, never by the dataset.
 """
 
 from __future__ import annotations
 
+import contextvars
 import gc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -20,7 +28,8 @@ from typing import Any, Literal
 import polars as pl
 
 from connectors import Client, Page, RejectedRecord, ScanReport
-from transforms import jobs_frame, normalize_jobs, with_version_at
+from transforms import normalize_jobs, with_version_at
+from transforms.records import frame_from_ndjson, ndjson
 from warehouse import load_jobs, open_warehouse
 
 from .progress import NullProgress, ProgressSink
@@ -110,8 +119,24 @@ def _in_window(frame: pl.DataFrame, since: datetime | None, until: datetime | No
     return frame.filter(keep)
 
 
+@dataclass
+class _Batch:
+    """One batch's worth of pages, detached from the batcher so it can load in the background."""
+
+    chunks: list[bytes]  # one NDJSON chunk per page (see ``transforms.records.ndjson``)
+    rejected: list[RejectedRecord]
+    pages: int
+    last_page: Page
+    observed_at: datetime
+    requests_at_close: int
+
+
 class _Batcher:
-    """Accumulates pages and commits them as one warehouse transaction per batch."""
+    """Accumulates pages; each full batch commits as one warehouse transaction on a loader thread.
+
+    Use as a context manager: leaving it waits for the batch in flight, so its commit (and
+    checkpoint) lands before an error from the scan propagates and a rerun resumes after it.
+    """
 
     def __init__(
         self,
@@ -127,10 +152,28 @@ class _Batcher:
         self._totals = totals
         self._requests_so_far = requests_so_far
         self._requests_committed = 0
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobsphere-load")
+        self._in_flight: Future[None] | None = None
         self._reset()
 
+    def __enter__(self) -> _Batcher:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self._wait()
+            else:
+                # The scan failed: let the batch in flight commit (a rerun resumes after it), but
+                # the scan's own error is the one to report.
+                with suppress(Exception):
+                    self._wait()
+        finally:
+            self._loader.shutdown(wait=True)
+
     def _reset(self) -> None:
-        self._records: list[dict[str, Any]] = []
+        self._chunks: list[bytes] = []
+        self._rows = 0
         self._rejected: list[RejectedRecord] = []
         self._pages = 0
         self._last_page: Page | None = None
@@ -142,25 +185,50 @@ class _Batcher:
             # compares it with webhook events, so it must not be later than the fetch.
             fetched = getattr(page, "fetched_at", None)
             self._observed_at = fetched or datetime.now(UTC)
-        self._records.extend(page.records)
+        if page.records:
+            self._chunks.append(ndjson(page.records))
+            self._rows += len(page.records)
         self._rejected.extend(page.rejected)
         self._pages += 1
         self._last_page = page
-        if len(self._records) >= self._settings.batch_rows:
+        if self._rows >= self._settings.batch_rows:
             self.flush()
 
     def flush(self) -> None:
+        """Hand the gathered pages to the loader (after the previous batch has committed)."""
         if self._last_page is None:
             return
-        observed_at = self._observed_at or datetime.now(UTC)
-        frame = with_version_at(normalize_jobs(jobs_frame(self._records), self._fx), observed_at)
+        batch = _Batch(
+            chunks=self._chunks,
+            rejected=self._rejected,
+            pages=self._pages,
+            last_page=self._last_page,
+            observed_at=self._observed_at or datetime.now(UTC),
+            requests_at_close=self._requests_so_far(),
+        )
+        self._reset()
+        self._wait()
+        # Prefect's run context (and any other context variable) follows the work to the thread.
+        context = contextvars.copy_context()
+        self._in_flight = self._loader.submit(context.run, self._commit, batch)
+
+    def _wait(self) -> None:
+        """Block until the batch in flight has committed; re-raise its error here."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
+    def _commit(self, batch: _Batch) -> None:
+        observed_at = batch.observed_at
+        frame = frame_from_ndjson(batch.chunks)
+        batch.chunks.clear()
+        frame = with_version_at(normalize_jobs(frame, self._fx), observed_at)
         seen = frame.height
         frame = _in_window(frame, self._plan.since, self._plan.until)
-        rejected = _rejected_frame(self._rejected)
-        requests_now = self._requests_so_far()
+        rejected = _rejected_frame(batch.rejected)
         counters = {
-            "requests": requests_now - self._requests_committed,
-            "pages": self._pages,
+            "requests": batch.requests_at_close - self._requests_committed,
+            "pages": batch.pages,
             "jobs_seen": seen,
             "jobs_rejected": rejected.height,
         }
@@ -169,8 +237,8 @@ class _Batcher:
             state[self._plan.checkpoint_key] = {
                 **self._plan.checkpoint_extra,
                 "run_id": self._plan.run_id,
-                "next_page": self._last_page.number + 1,
-                "expected_total": self._last_page.meta.total,
+                "next_page": batch.last_page.number + 1,
+                "expected_total": batch.last_page.meta.total,
             }
         with open_warehouse(self._settings.db, lock_timeout=self._settings.lock_timeout) as con:
             result = load_jobs(
@@ -184,9 +252,9 @@ class _Batcher:
                 state=state,
             )
         t = self._totals
-        self._requests_committed = requests_now
+        self._requests_committed = batch.requests_at_close
         t.requests += counters["requests"]
-        t.pages += self._pages
+        t.pages += batch.pages
         t.jobs_seen += seen
         t.jobs_rejected += rejected.height
         t.jobs_inserted += result.inserted
@@ -195,7 +263,13 @@ class _Batcher:
         t.jobs_stale += result.stale
         t.batches += 1
         t.add_newest(frame)
-        self._reset()
+
+
+# httpx leaves every response in a reference cycle (response <-> its bound stream), so a page's
+# body is freed only by the cyclic collector. With the first threshold raised, that would let
+# hundreds of response bodies pile up; a young-generation collection every few dozen pages frees
+# them while walking only the objects created since (imports are frozen out).
+_COLLECT_EVERY_PAGES = 32
 
 
 @contextmanager
@@ -236,9 +310,12 @@ def run_scan(
         expected_total=plan.expected_total,
         stop_before=plan.stop_before,
     )
-    batcher = _Batcher(settings, plan, fx_rates, totals, lambda: scan.report.requests)
     known_total = False
-    with _relaxed_gc():
+    pages_seen = 0
+    with (
+        _relaxed_gc(),
+        _Batcher(settings, plan, fx_rates, totals, lambda: scan.report.requests) as batcher,
+    ):
         for page in scan:
             if not known_total and plan.stop_before is None:
                 pages = -(-page.meta.total // max(page.meta.limit, 1))
@@ -246,5 +323,8 @@ def run_scan(
                 known_total = True
             batcher.add(page)
             sink.advance(1, len(page.records))
+            pages_seen += 1
+            if pages_seen % _COLLECT_EVERY_PAGES == 0:
+                gc.collect(1)
         batcher.flush()
     return ScanResult(report=scan.report, totals=totals)

@@ -1,7 +1,8 @@
 """Scenarios 1 and 5: a full sync into an empty warehouse, beside dlt and the fetch floor.
 
 The small size (100,000 jobs) is where dlt is compared (it needs minutes and gigabytes there);
-the large size (1,000,000) is compared with the fetch floor and gives the memory figure. Every
+the large size (1,000,000) is compared with the fetch floor and gives the memory figure; at 0 ms it
+also runs the same sync without its ``@flow`` wrapper, which scenario 6 reads. Every
 tool reads the same sandbox process with the same seed, at each latency.
 """
 
@@ -11,11 +12,11 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.context import Context, jobsphere_command
+from bench.context import Context, Settings, jobsphere_command
 from bench.peers.dlt_venv import ensure_dlt_python
 from bench.results import Result, Target
 from bench.sandbox_proc import Sandbox
-from bench.tools import DltTool, FloorTool, JobsphereSync, Tool, measure_tools
+from bench.tools import DltTool, FloorTool, JobsphereSync, Tool, measure_tools, plain_sync_tool
 
 __all__ = ["SCENARIO", "TITLE", "run"]
 
@@ -29,6 +30,11 @@ DLT = "dlt rest_api → duckdb"
 
 def _case(jobs: int, latency_ms: float) -> str:
     return f"{jobs:,} jobs, {latency_ms:g} ms"
+
+
+def large_case(settings: Settings) -> str:
+    """The case label of the large, 0 ms run (scenario 6 reuses its with/without-flow pair)."""
+    return _case(settings.large_jobs, 0.0)
 
 
 def _ours(ctx: Context, prefect_api_url: str | None) -> Tool | None:
@@ -96,6 +102,9 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
                     )
                 )
             tools.append((FloorTool(FLOOR_8, concurrency=8), repeat))
+            if large and latency == 0 and ours is not None:
+                # Scenario 6 reads these two rows: the same 1M sync with and without @flow.
+                tools.append((plain_sync_tool(prefect_api_url), repeat))
             if not large or latency in s.sequential_floor_large_latencies_ms:
                 # Sequential at 20 ms is latency-bound (pages x 20 ms): one run says it all.
                 tools.append((FloorTool(FLOOR_SEQ, concurrency=1), 1 if latency else repeat))

@@ -3,7 +3,8 @@
 Both tools first load the same sandbox once (not measured). Then each measured round is: both
 tools with no change; the sandbox creates 1% new jobs through its own API; both tools again. Our
 sync runs as a whole process against the bench's Prefect server (the production set-up, and the
-one the ≤4 s target names) and, for contrast, in Prefect's ephemeral mode.
+one the ≤4 s target names) and, for contrast, in Prefect's ephemeral mode (no-change case only,
+``ephemeral_repeat`` times: its ~20 s start-up dominates and varies little).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.context import Context, jobsphere_command
+from bench.context import Context, Settings, jobsphere_command
 from bench.measure import MeasureError
 from bench.peers.dlt_venv import ensure_dlt_python
 from bench.results import Result, Target, failure_reason
@@ -64,7 +65,10 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
         skipped.append((DLT, f"dlt venv could not be created: {exc}"))
 
     results = {
-        (case, tool.name): Result(SCENARIO, case, tool.name) for case in cases for tool in tools
+        (case, tool.name): Result(SCENARIO, case, tool.name)
+        for case in cases
+        for tool in tools
+        if _measured_in(tool, case, cases)
     }
     for name, why in skipped:
         for case in cases:
@@ -81,14 +85,16 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
             if _initial_load(ctx, tool, sandbox, dirs[tool.name], jobs, results, cases)
         ]
         expected = jobs
-        for repeat in range(s.repeat):
+        for repeat in range(max(_repeat(s, tool) for tool in tools) if tools else 0):
             for case_index, case in enumerate(cases):
                 if case_index == 1:
                     sandbox.mutate(creates=new_jobs)
                     expected += new_jobs
                 for tool in live:
+                    if not _measured_in(tool, case, cases):
+                        continue
                     result = results[(case, tool.name)]
-                    count = s.dlt_repeat if isinstance(tool, DltTool) else s.repeat
+                    count = _repeat(s, tool)
                     if result.skipped is not None or repeat >= count:
                         continue
                     ctx.log(f"{SCENARIO} / {case}: {tool.name} run {repeat + 1}")
@@ -103,6 +109,19 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
                     ctx.log(f"  {sample['wall_s']:.2f} s, {sample['requests']:.0f} requests")
     ordered = [results[key] for key in sorted(results, key=lambda k: (cases.index(k[0]), k[1]))]
     return ordered, _targets(ordered, cases[0])
+
+
+def _measured_in(tool: Tool, case: str, cases: tuple[str, str]) -> bool:
+    """The ephemeral variant is a contrast row for start-up cost: the no-change case says it."""
+    return tool.name != OURS_EPHEMERAL or case == cases[0]
+
+
+def _repeat(settings: Settings, tool: Tool) -> int:
+    if isinstance(tool, DltTool):
+        return settings.dlt_repeat
+    if tool.name == OURS_EPHEMERAL:
+        return min(settings.ephemeral_repeat, settings.repeat)
+    return settings.repeat
 
 
 def _initial_load(

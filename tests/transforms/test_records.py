@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transforms import jobs_frame
-from transforms.records import RECORDS_SCHEMA
+from transforms.records import RECORDS_SCHEMA, frame_from_ndjson, ndjson
 
 FULL = {
     "id": "job_1",
@@ -184,3 +185,25 @@ def test_raw_is_compact_one_line_json() -> None:
 
 def test_frame_is_polars_string_typed() -> None:
     assert all(dtype == pl.String for dtype in jobs_frame([FULL]).schema.values())
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=records_strategy, cuts=st.lists(st.integers(min_value=0, max_value=6), max_size=4))
+def test_page_chunks_give_the_same_frame_as_one_list(
+    records: list[dict[str, Any]], cuts: list[int]
+) -> None:
+    """The sync keeps one NDJSON chunk per page (empty pages included) until the batch loads."""
+    bounds = sorted({0, len(records), *(min(c, len(records)) for c in cuts)})
+    pages = [records[a:b] for a, b in pairwise(bounds)] + [[]]
+    frame = frame_from_ndjson([ndjson(page) for page in pages])
+    assert frame.equals(jobs_frame(records))
+
+
+def test_no_chunks_or_only_empty_ones_give_the_empty_frame() -> None:
+    assert frame_from_ndjson([]).schema == RECORDS_SCHEMA
+    assert frame_from_ndjson([ndjson([]), b""]).height == 0
+
+
+def test_ndjson_chunk_is_exact_size_one_line_per_record() -> None:
+    chunk = ndjson([FULL, {"id": "b"}])
+    assert chunk == orjson.dumps(FULL) + b"\n" + orjson.dumps({"id": "b"})
