@@ -35,6 +35,8 @@ class Settings:
     dlt_latencies_ms: tuple[float, ...] = (0.0, 20.0)
     dlt_repeat: int = 1
     large_repeat: int = 2  # 1M-job runs take tens of seconds each
+    # Requests in flight for our sync when the sandbox adds latency (the floor keeps its 8).
+    latency_concurrency: int = 16
     sequential_floor_large_latencies_ms: tuple[float, ...] = ()
     ephemeral_incremental: bool = True
     # Ephemeral Prefect costs ~20 s per process and varies little: contrast rows, run fewer times.

@@ -16,7 +16,15 @@ from bench.context import Context, Settings, jobsphere_command
 from bench.peers.dlt_venv import ensure_dlt_python
 from bench.results import Result, Target
 from bench.sandbox_proc import Sandbox
-from bench.tools import DltTool, FloorTool, JobsphereSync, Tool, measure_tools, plain_sync_tool
+from bench.tools import (
+    WITHOUT_FLOW,
+    DltTool,
+    FloorTool,
+    JobsphereSync,
+    Tool,
+    measure_tools,
+    plain_sync_tool,
+)
 
 __all__ = ["SCENARIO", "TITLE", "run"]
 
@@ -37,12 +45,16 @@ def large_case(settings: Settings) -> str:
     return _case(settings.large_jobs, 0.0)
 
 
-def _ours(ctx: Context, prefect_api_url: str | None) -> Tool | None:
+def _ours(ctx: Context, prefect_api_url: str | None, latency_ms: float) -> Tool | None:
+    """Our CLI as a user runs it; with latency, more requests in flight (the issue allows it)."""
     cli = jobsphere_command()
     if cli is None:
         return None
     extra = {"PREFECT_API_URL": prefect_api_url} if prefect_api_url else {}
-    return JobsphereSync(OURS, cli=cli, args=("--no-progress",), extra_env=extra)
+    args: tuple[str, ...] = ("--no-progress",)
+    if latency_ms:
+        args += ("--concurrency", str(ctx.settings.latency_concurrency))
+    return JobsphereSync(OURS, cli=cli, args=args, extra_env=extra)
 
 
 def _fresh(ctx: Context, label: str) -> Callable[[Tool, int], Path]:
@@ -80,7 +92,6 @@ def _run_size(
 def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[Target]]:
     """Measure every size and latency; return the rows and the scenario's targets."""
     s = ctx.settings
-    ours = _ours(ctx, prefect_api_url)
     results: list[Result] = []
     dlt_python: Path | None = None
     dlt_problem = ""
@@ -89,6 +100,7 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
     except (OSError, subprocess.SubprocessError) as exc:
         dlt_problem = f"dlt venv could not be created: {exc}"
     for latency in s.latencies_ms:
+        ours = _ours(ctx, prefect_api_url, latency)
         for jobs, large in ((s.small_jobs, False), (s.large_jobs, True)):
             tools: list[tuple[Tool, int]] = []
             missing: list[Result] = []
@@ -117,7 +129,11 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
                     missing.append(
                         Result(SCENARIO, "", DLT, skipped="quick mode runs dlt at 0 ms only")
                     )
-            results += _run_size(ctx, jobs=jobs, latency_ms=latency, tools=tools, missing=missing)
+            measured = _run_size(ctx, jobs=jobs, latency_ms=latency, tools=tools, missing=missing)
+            for result in measured:
+                if result.tool == OURS and latency:
+                    result.note = f"--concurrency {s.latency_concurrency}"
+            results += measured
     _annotate(results)
     return results, _targets(ctx, results)
 
@@ -133,7 +149,7 @@ def _annotate(results: list[Result]) -> None:
     """Ratio notes: each tool's median wall time against ours in the same case."""
     for result in results:
         ours = _find(results, result.case, OURS)
-        if ours is None or result.tool == OURS or not result.samples:
+        if ours is None or result.tool in (OURS, WITHOUT_FLOW) or not result.samples:
             continue
         ours_wall, wall = ours.median("wall_s"), result.median("wall_s")
         ours_rss, rss = ours.median("peak_rss_bytes"), result.median("peak_rss_bytes")
