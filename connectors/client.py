@@ -1,4 +1,4 @@
-"""The JobSphere API client: one ``httpx.Client`` (connection reuse), retries, typed surface.
+"""The JobSphere API client: one httpx transport (keep-alive pool), retries, typed surface.
 
 ``Client(api_key).jobs`` mirrors the JobSphere SDK: ``list()`` iterates typed :class:`Job` objects
 across pages, ``create``/``update``/``delete`` write, and ``scan()`` is the pipeline's entry point
@@ -73,18 +73,23 @@ class Client:
         self._requests = itertools.count()
         self._request_total = 0
         pool = self.concurrency + 2
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            transport=transport,
-            timeout=timeout,
-            headers={
-                "Authorization": f"Bearer {api_key}",
-                "Accept": "application/json",
-                "User-Agent": user_agent,
-            },
+        # Requests go straight to an httpx transport (the connection pool) rather than through
+        # ``httpx.Client``: the client layer (URL merging, cookies, auth and redirect flows, event
+        # hooks) is work this API never needs, and it cost ~40% of the CPU of a page request
+        # (1.5 vs 0.9 ms per 100-job page in a loop against the sandbox). Timeouts, connection
+        # reuse and the exception types are the transport's own, exactly as under a client.
+        self._transport: httpx.BaseTransport = transport or httpx.HTTPTransport(
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             trust_env=False,
         )
+        self._headers = httpx.Headers(
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            }
+        )
+        self._timeout = httpx.Timeout(timeout).as_dict()
         self.jobs = Jobs(self)
 
     # ------------------------------------------------------------- lifecycle
@@ -100,7 +105,7 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r})"
@@ -150,16 +155,29 @@ class Client:
         count_request: Callable[[], None] | None,
     ) -> tuple[Any, int, int]:
         content = None if body is None else orjson.dumps(body)
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        headers = self._headers
+        if content is not None:
+            headers = headers.copy()
+            headers["Content-Type"] = "application/json"
+        request = httpx.Request(
+            method,
+            self.base_url + path,
+            params=params,
+            headers=headers,
+            content=content,
+            extensions={"timeout": self._timeout},
+        )
         with self._limiter.slot():
             sent = next(self._sequence)
             self._request_total = next(self._requests) + 1
             if count_request is not None:
                 count_request()
             try:
-                response = self._http.request(
-                    method, path, params=params, content=content, headers=headers
-                )
+                response = self._transport.handle_request(request)
+                try:
+                    response.read()
+                finally:
+                    response.close()
             except httpx.TimeoutException as exc:
                 _scrub(exc)
                 raise NetworkError(
