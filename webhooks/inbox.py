@@ -92,7 +92,28 @@ class Backlog:
 class Inbox:
     """A durable, de-duplicating queue of webhook events backed by one SQLite file."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 10.0,
+        durable: bool = True,
+        checkpoint_pages: int = 1000,
+    ) -> None:
+        """Open (creating if needed) the inbox at ``path``.
+
+        ``durable=False`` commits without an fsync (``synchronous=NORMAL``): only for a
+        connection whose writes can be recomputed after a crash, i.e. the applier's
+        ``mark_applied``/``prune`` (a lost mark makes the next batch re-check the event against
+        ``webhook_events`` and mark it again). It keeps the write lock, which the receiver's
+        commits wait for, held for well under a millisecond instead of an fsync. Events are
+        only ever stored through a durable connection (the receiver's).
+
+        ``checkpoint_pages`` is SQLite's ``wal_autocheckpoint``: the commit that finds the WAL
+        that long copies it into the database file first. The receiver sets it high, so that
+        work happens in the applier's commits and not in front of a 2xx; it still bounds the
+        WAL when no applier runs.
+        """
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -105,8 +126,10 @@ class Inbox:
         self._con.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         self._con.execute("PRAGMA journal_mode = WAL")
         # FULL: the WAL is fsynced on every commit, so a stored event survives a crash or a
-        # power loss right after the 2xx (NORMAL would only survive a process crash).
-        self._con.execute("PRAGMA synchronous = FULL")
+        # power loss right after the 2xx (NORMAL would only survive a process crash). In WAL
+        # mode NORMAL still fsyncs the WAL before every checkpoint and the database after it.
+        self._con.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        self._con.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
         with self._lock:
             self._con.executescript(_SCHEMA)
 

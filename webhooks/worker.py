@@ -69,6 +69,8 @@ class Applier:
     ``notify()`` (called by the receiver after each stored event) wakes the loop once
     ``wake_at`` events arrived, so a burst does not wait for the interval. ``stop()`` makes the
     loop apply what is stored (bounded by ``drain_timeout``) and returns that final report.
+    The loop's inbox connection commits its marks without an fsync (see
+    :class:`webhooks.inbox.Inbox`), so it never holds the receiver's commits up for one.
     The loop calls :func:`apply_pending` directly, with no Prefect run per batch: a flow run
     costs far more than a micro-batch (see ``flows.webhook_apply``).
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import orjson
@@ -297,3 +298,35 @@ async def test_concurrent_requests_share_commits_and_each_id_is_stored_once(
     pending = receiver.inbox.pending(100)
     assert pending.height == 10 and set(pending["deliveries"]) == {3}
     assert len(receiver.stored) == 10
+
+
+async def test_other_paths_and_methods_are_404_and_405(receiver: Receiver) -> None:
+    assert (await receiver.client.get("/nope")).status_code == 404
+    wrong = await receiver.client.get(WEBHOOK_PATH)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    assert (await receiver.client.post("/healthz")).status_code == 405
+    assert (await receiver.client.head("/healthz")).status_code == 200
+    assert receiver.inbox.backlog().count == 0
+
+
+async def test_lifespan_shutdown_closes_an_inbox_the_app_opened(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from webhooks.app import create_app
+    from webhooks.settings import ReceiverSettings
+
+    settings = ReceiverSettings(secrets=(SecretStr(SECRET),), inbox_path=tmp_path / "own.sqlite3")
+    app = create_app(settings, clock=lambda: NOW)
+    sent: list[str] = []
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive() -> dict[str, str]:
+        return next(messages)
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message["type"])
+
+    await app({"type": "lifespan"}, receive, send)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    with pytest.raises(Exception, match="closed"):
+        app.inbox.backlog()

@@ -282,3 +282,15 @@ def test_applier_process_applies_on_wake_and_drains_on_stop(db: Path, tmp_path: 
         assert final == ApplyReport(applied=1)
         assert inbox.backlog().count == 0
     assert query(db, "SELECT count(*) FROM jobs") == [(3,)]
+
+
+def test_lock_retries_are_capped_and_their_wait_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from webhooks import applier
+
+    slept: list[float] = []
+    monkeypatch.setattr(applier.time, "sleep", slept.append)
+    wait = applier._LockWait()
+    for delay in (0.01, 0.1, 2.0):  # open_warehouse's exponential schedule, abridged
+        wait(delay)
+    assert slept == [0.01, applier.LOCK_RETRY_SECONDS, applier.LOCK_RETRY_SECONDS]
+    assert wait.seconds == pytest.approx(0.11)

@@ -160,3 +160,17 @@ def test_put_many_is_one_commit_with_per_event_answers(inbox: Inbox) -> None:
         "evt_2": 2,
         "evt_3": 1,
     }
+
+
+def test_a_non_durable_connection_commits_without_fsync_and_checkpoints_are_tunable(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    with Inbox(path, checkpoint_pages=16_000) as receiver, Inbox(path, durable=False) as applier:
+        assert receiver._con.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert receiver._con.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16_000
+        assert applier._con.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert applier._con.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        assert receiver.put(event(1)) is True
+        applier.mark_applied(["evt_1"], ["applied"], [1])
+        assert receiver.backlog().count == 0  # one inbox, seen the same from both

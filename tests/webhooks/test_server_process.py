@@ -13,6 +13,7 @@ import pytest
 
 from tests.webhooks.conftest import envelope, start_receiver, wait_for
 from warehouse import WarehouseLockedError, open_warehouse
+from webhooks.inbox import default_inbox_path
 
 
 def job_event(event_id: str, job_id: str, title: str) -> dict[str, Any]:
@@ -120,3 +121,38 @@ def test_locked_warehouse_accepts_events_and_applies_them_after_it_frees(tmp_pat
         if receiver is not None:
             assert receiver.stop(signal.SIGTERM) == 0
     assert warehouse_rows(db, "SELECT count(*) FROM jobs") == [(5,)]
+
+
+@pytest.mark.slow
+def test_kill_9_after_concurrent_2xx_keeps_every_acknowledged_event(tmp_path: Path) -> None:
+    """Eight keep-alive senders share gathered commits; each 2xx still means stored."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    db = tmp_path / "wh.duckdb"
+    receiver = start_receiver(db, tmp_path, apply_interval=3600, name="gathered")
+    try:
+
+        def sender(worker: int) -> list[str]:
+            acked = []
+            with httpx.Client(timeout=10) as client:
+                for n in range(6):
+                    event_id = f"evt_g{worker}_{n}"
+                    answer = receiver.post(job_event(event_id, f"job_g{worker}", "Kept"), client)
+                    assert answer.status_code == 200
+                    acked.append(event_id)
+            return acked
+
+        with ThreadPoolExecutor(8) as pool:
+            acked = [event_id for ids in pool.map(sender, range(8)) for event_id in ids]
+        receiver.proc.send_signal(signal.SIGKILL)  # right after the last 2xx
+        assert receiver.proc.wait(30) == -signal.SIGKILL
+    finally:
+        if receiver.proc.poll() is None:
+            receiver.proc.kill()
+    con = sqlite3.connect(default_inbox_path(db))
+    try:
+        stored = {row[0] for row in con.execute("SELECT event_id FROM events")}
+    finally:
+        con.close()
+    assert len(acked) == 48 and set(acked) <= stored
