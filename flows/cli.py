@@ -9,19 +9,21 @@ traceback instead. Heavy imports (Prefect, Polars, DuckDB) happen inside the com
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from .defaults import DEFAULT_BASE_URL, DEFAULT_DB
 from .errors import UserFacingError
-from .settings import DEFAULT_BASE_URL, DEFAULT_DB
 
 __all__ = ["app", "main"]
 
@@ -121,8 +123,31 @@ def _explain(exc: BaseException, key_source: str) -> str:
     return f"unexpected error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
 
 
+@contextmanager
+def _startup_imports() -> Iterator[None]:
+    """Run a command's heavy imports with the cyclic garbage collector paused.
+
+    Importing Prefect, pydantic, Polars and DuckDB builds about a million long-lived objects
+    (modules, classes, schemas); CPython meanwhile runs some 350 collections, two of them full
+    passes over everything imported so far — about 0.3 s of CPU (a tenth of the imports) that
+    finds under 8,000 unreachable objects. So collection waits until the imports are done, and
+    what they built is then frozen (``gc.freeze``): later collections during the run skip it.
+    The few cycles left over from the imports stay in memory (about a megabyte).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def _run(debug: bool, work: Callable[[], T], key_source: str = "--api-key") -> T:
-    _configure_logging(debug)
+    with _startup_imports():
+        _configure_logging(debug)
     try:
         return work()
     except (typer.Exit, typer.Abort):
@@ -240,8 +265,11 @@ def sync(
     """Incremental sync since the stored cursor; on an empty warehouse it loads everything."""
 
     def work() -> None:
-        settings = _settings(db, base_url, api_key, batch_rows, concurrency, lock_timeout, overlap)
-        from .sync import run_sync_flow
+        with _startup_imports():
+            settings = _settings(
+                db, base_url, api_key, batch_rows, concurrency, lock_timeout, overlap
+            )
+            from .sync import run_sync_flow
 
         _print_summary(run_sync_flow(settings, full=full, show_progress=progress))
 
@@ -307,8 +335,9 @@ def backfill(
             )
         except ValidationError as exc:
             raise CliError(f"invalid backfill slice: {exc.errors()[0]['msg']}") from None
-        settings = _settings(db, base_url, api_key, batch_rows, concurrency, lock_timeout)
-        from .sync import run_backfill_flow
+        with _startup_imports():
+            settings = _settings(db, base_url, api_key, batch_rows, concurrency, lock_timeout)
+            from .sync import run_backfill_flow
 
         _print_summary(run_backfill_flow(settings, slice_, show_progress=progress))
 
@@ -378,7 +407,8 @@ def webhooks_apply(
     """
 
     def work() -> None:
-        from .webhook_apply import apply_webhook_events
+        with _startup_imports():
+            from .webhook_apply import apply_webhook_events
 
         totals = apply_webhook_events(
             db_path=str(db),
@@ -484,7 +514,8 @@ def demo(
     """Start a sandbox, sync it into the warehouse, and show what landed."""
 
     def work() -> None:
-        from .demo import run_demo
+        with _startup_imports():
+            from .demo import run_demo
 
         run_demo(db, jobs=jobs, show_progress=progress)
 
@@ -575,8 +606,19 @@ def main() -> None:
     """Console-script entry point.
 
     Logging is configured per command (see ``_configure_logging``), before Prefect is imported.
+
+    When the command is done, every object still alive is moved out of the garbage collector's
+    reach (``gc.freeze``). The interpreter's shutdown otherwise runs one last full collection over
+    everything Prefect, pydantic, Polars and DuckDB built at import — 0.7 s of CPU measured on
+    a no-change sync here (2 s of wall on a busy machine), spent freeing memory the OS reclaims
+    anyway. Nothing else is skipped: Prefect still drains its log and event workers, ``atexit``
+    handlers still run, and objects freed by reference counting (connections, files) are closed
+    as before.
     """
-    app()
+    try:
+        app()
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

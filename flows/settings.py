@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from .defaults import DEFAULT_BASE_URL, DEFAULT_DB
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_DB",
@@ -20,9 +22,6 @@ __all__ = [
     "JobType",
     "SyncSettings",
 ]
-
-DEFAULT_BASE_URL = "https://api.jobsphere.io/v2"
-DEFAULT_DB = "./jobsphere.duckdb"
 
 JobType = Literal["full_time", "part_time", "contract"]
 
