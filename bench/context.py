@@ -106,10 +106,13 @@ class Context:
         ``PREFECT_API_URL`` is removed unless given, so a child runs ephemeral Prefect unless the
         scenario deliberately points it at the bench's own server.
         """
+        # PYTHONDONTWRITEBYTECODE (set on some machines) would recompile every module in every
+        # measured process; an installed package has its bytecode, so children may cache theirs.
         env = {
             key: value
             for key, value in os.environ.items()
-            if key != "PREFECT_API_URL" and not key.startswith("JOBSPHERE_")
+            if key not in ("PREFECT_API_URL", "PYTHONDONTWRITEBYTECODE")
+            and not key.startswith("JOBSPHERE_")
         }
         env.update(
             {
