@@ -1,9 +1,10 @@
 """Location normalization (SPEC section 5): city, ISO 3166-2 region, ISO 3166-1 country, remote.
 
-Distinct location strings are far fewer than rows, so the work runs on ``unique()`` values and is
-joined back. Each string is cut into parts (commas, `` - ``, ``/``, ``;``, ``|``, brackets); the
-word "remote" and filler such as "Hybrid" or "Europe" are removed; the parts are then read from
-the end, with joins against reference frames built once from pycountry:
+Distinct location strings are far fewer than rows, so the work runs on ``unique()`` values and
+each row takes its result by position (``transforms._lookup``). Each string is cut into parts
+(commas, `` - ``, ``/``, ``;``, ``|``, brackets); the word "remote" and filler such as "Hybrid"
+or "Europe" are removed; the parts are then read from the end, with joins against reference
+frames built once from pycountry:
 
 1. After a city (two or more parts), a last part that is a US state or Canadian province, by code
    or by name, is that subdivision (``Atlanta, GA`` and ``Atlanta, Georgia`` are US-GA, as the
@@ -31,6 +32,8 @@ from typing import Final
 
 import polars as pl
 import pycountry
+
+from transforms._lookup import lookup
 
 __all__ = ["LOCATION_COLUMNS", "normalize_location"]
 
@@ -376,4 +379,4 @@ def _locations(values: pl.Series) -> pl.DataFrame:
 def normalize_location(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``LOCATION_COLUMNS`` from ``location_raw``; a null location gives nulls throughout."""
     distinct = frame.get_column("location_raw").unique().drop_nulls()
-    return frame.join(_locations(distinct), on="location_raw", how="left", maintain_order="left")
+    return frame.with_columns(lookup(frame, _locations(distinct), "location_raw").get_columns())

@@ -15,17 +15,20 @@ Choices the SPEC leaves open:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 import polars as pl
 
+from transforms._lookup import lookup
 from transforms.location import normalize_location
 from transforms.salary import normalize_salary
 
 __all__ = ["NORMALIZED_SCHEMA", "normalize_jobs", "with_version_at"]
 
 _UTC: Final = pl.Datetime("us", "UTC")
+_FIRST_MOMENT: Final = datetime(1, 1, 1, tzinfo=UTC)
+_LAST_MOMENT: Final = datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
 
 NORMALIZED_SCHEMA: Final[pl.Schema] = pl.Schema(
     {
@@ -75,14 +78,16 @@ def _timestamps(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     ``with_columns`` calls because eager expressions are not de-duplicated.
     """
     if _all_canonical(frame, columns):
-        return frame.with_columns(
-            _in_year_range(
-                pl.col(src)
-                .str.slice(0, 19)
-                .str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False)
-                .dt.replace_time_zone("UTC")
-            ).alias(dst)
+        # One fixed-format parse straight into UTC, then the range check as its own stage (an
+        # eager expression that names the parse twice would run it twice).
+        frame = frame.with_columns(
+            pl.col(src)
+            .str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us", time_zone="UTC", strict=False)
+            .alias(dst)
             for src, dst in columns.items()
+        )
+        return frame.with_columns(
+            _in_year_range(pl.col(dst)).alias(dst) for dst in columns.values()
         )
     tmp = {src: f"__ts_{index}" for index, src in enumerate(columns)}
     text = {src: pl.col(tmp[src]) for src in columns}
@@ -153,7 +158,8 @@ def _all_canonical(frame: pl.DataFrame, columns: dict[str, str]) -> bool:
 
 
 def _in_year_range(stamp: pl.Expr) -> pl.Expr:
-    return pl.when(stamp.dt.year().is_between(1, 9999)).then(stamp)
+    """UTC year 1..9999, as two comparisons of the stored integer (no calendar arithmetic)."""
+    return pl.when(stamp.is_between(_FIRST_MOMENT, _LAST_MOMENT)).then(stamp)
 
 
 def _employment_types(frame: pl.DataFrame) -> pl.DataFrame:
@@ -165,11 +171,8 @@ def _employment_types(frame: pl.DataFrame) -> pl.DataFrame:
     mapping = mapping.with_columns(
         pl.when(pl.col("__employment_type") != "").then(pl.col("__employment_type"))
     )
-    return (
-        frame.join(mapping, on="employment_type", how="left", maintain_order="left")
-        .drop("employment_type")
-        .rename({"__employment_type": "employment_type"})
-    )
+    looked_up = lookup(frame, mapping, "employment_type").to_series()
+    return frame.with_columns(looked_up.alias("employment_type"))
 
 
 def normalize_jobs(raw_frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFrame:

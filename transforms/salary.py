@@ -25,6 +25,8 @@ from typing import Final
 import polars as pl
 import pycountry
 
+from transforms._lookup import lookup
+
 __all__ = ["ANNUAL_FACTORS", "SALARY_COLUMNS", "normalize_salary"]
 
 SALARY_COLUMNS: Final[dict[str, pl.DataType]] = {
@@ -65,6 +67,9 @@ _PERIODS: Final[dict[str, str]] = {
     **dict.fromkeys(["day", "days", "daily"], "day"),
     **dict.fromkeys(["hour", "hours", "hourly", "hr"], "hour"),
 }
+
+# The periods' positions here are how the per-row work refers to them (see normalize_salary).
+_PERIOD_NAMES: Final[tuple[str, ...]] = tuple(ANNUAL_FACTORS)
 
 # Thresholds on the larger bound in USD, per SPEC: under 250 hour, 1,500 day, 15,000 month.
 _INFER_BELOW: Final[tuple[tuple[float, str], ...]] = (
@@ -153,8 +158,12 @@ def _usd_rates(fx_rates: pl.DataFrame) -> pl.DataFrame:
 def normalize_salary(frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFrame:
     """Add ``SALARY_COLUMNS`` from the ``salary_*_raw`` columns; other columns pass through.
 
-    Amounts, currencies and periods are parsed once per distinct text and joined back: the
-    distinct texts are few next to the rows, and the joins keep the work linear.
+    Amounts, currencies and periods are parsed once per distinct text (they are few next to the
+    rows) and handed to each row by position (``lookup``). Per row, currencies and periods stay
+    positions in small tables (the ISO codes seen with their USD rates; ``_PERIOD_NAMES``) until
+    one gather each for the output text, the rate and the annual factor: moving small integers
+    instead of strings is most of what makes this fast, since every fresh 1M-row column costs
+    page faults as well as the copying.
     """
     amount_texts = pl.concat(
         [frame.get_column("salary_min_raw"), frame.get_column("salary_max_raw")]
@@ -172,38 +181,56 @@ def normalize_salary(frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFram
         )
     )
     periods = frame.select(pl.col("salary_period_raw").unique().drop_nulls()).with_columns(
-        _period(pl.col("salary_period_raw")).alias("__period_given")
+        _period(pl.col("salary_period_raw"))
+        .replace_strict(_PERIOD_NAMES, range(len(_PERIOD_NAMES)), return_dtype=pl.UInt8)
+        .alias("__period_given")
     )
+    # Currencies as positions in one small table of the ISO codes seen, with their USD rates:
+    # per row only integers move until the final gathers of code and rate.
+    seen = (
+        pl.concat([amounts.get_column("currency"), currencies.get_column("__given_currency")])
+        .unique()
+        .drop_nulls()
+        .sort()
+    )
+    known = pl.DataFrame({"currency": seen}).join(
+        _usd_rates(fx_rates), on="currency", how="left", maintain_order="left"
+    )
+    position = pl.Enum(seen)
+    amounts = amounts.with_columns(pl.col("currency").cast(position).to_physical())
+    currencies = currencies.with_columns(pl.col("__given_currency").cast(position).to_physical())
 
-    def lookup(table: pl.DataFrame, on: str, staged: pl.DataFrame) -> pl.DataFrame:
-        return staged.join(table, on=on, how="left", maintain_order="left")
-
-    staged = frame
-    for side in ("min", "max"):
-        staged = lookup(
-            amounts.rename(
-                {"text": f"salary_{side}_raw", "value": f"__{side}", "currency": f"__{side}_cur"}
-            ),
-            f"salary_{side}_raw",
-            staged,
+    def side(name: str) -> pl.DataFrame:
+        renamed = amounts.rename(
+            {"text": f"salary_{name}_raw", "value": f"__{name}", "currency": f"__{name}_cur"}
         )
-    staged = lookup(periods, "salary_period_raw", lookup(currencies, "salary_currency_raw", staged))
+        return lookup(frame, renamed, f"salary_{name}_raw")
+
+    staged = pl.concat(
+        [
+            side("min"),
+            side("max"),
+            lookup(frame, currencies, "salary_currency_raw"),
+            lookup(frame, periods, "salary_period_raw"),
+        ],
+        how="horizontal",
+    )
 
     lo, hi = pl.col("__min"), pl.col("__max")
     swap = lo.is_not_null() & hi.is_not_null() & (lo > hi)
+    blank = pl.col("__blank").fill_null(True)
     staged = staged.with_columns(
         pl.when(swap).then(hi).otherwise(lo).alias("salary_min"),
         pl.when(swap).then(lo).otherwise(hi).alias("salary_max"),
-        pl.when(pl.col("__blank").fill_null(True))
+        pl.when(blank)
         .then(pl.coalesce("__min_cur", "__max_cur"))
         .otherwise(pl.col("__given_currency"))
-        .alias("salary_currency"),
-    ).join(
-        _usd_rates(fx_rates),
-        left_on="salary_currency",
-        right_on="currency",
-        how="left",
-        maintain_order="left",
+        .alias("__currency"),
+    )
+    currency = pl.col("__currency")
+    staged = staged.with_columns(
+        pl.lit(known.get_column("currency")).gather(currency).alias("salary_currency"),
+        pl.lit(known.get_column("__usd_per_unit")).gather(currency).alias("__usd_per_unit"),
     )
 
     staged = staged.with_columns(
@@ -211,32 +238,36 @@ def normalize_salary(frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFram
             "__top_usd"
         )
     )
+    # Periods as positions in ``_PERIOD_NAMES`` until the end: per-row work on small integers,
+    # then one gather for the names and one for the annual factors.
     top_usd = pl.col("__top_usd")
-    inferred: pl.Expr = pl.lit("year")
+    inferred: pl.Expr = pl.lit(_PERIOD_NAMES.index("year"), dtype=pl.UInt8)
     for limit, period in reversed(_INFER_BELOW):
-        inferred = pl.when(top_usd < limit).then(pl.lit(period)).otherwise(inferred)
+        code = pl.lit(_PERIOD_NAMES.index(period), dtype=pl.UInt8)
+        inferred = pl.when(top_usd < limit).then(code).otherwise(inferred)
     given = pl.col("__period_given")
     staged = staged.with_columns(
         pl.when(given.is_not_null())
         .then(given)
         .when(top_usd.is_not_null())
         .then(inferred)
-        .alias("salary_period"),
+        .alias("__period"),
         pl.when(given.is_not_null())
         .then(False)
         .when(top_usd.is_not_null())
         .then(True)
         .alias("salary_period_inferred"),
     )
+    period = pl.col("__period")
     staged = staged.with_columns(
+        pl.lit(pl.Series(_PERIOD_NAMES, dtype=pl.String)).gather(period).alias("salary_period"),
         (
             pl.col("__usd_per_unit")
-            * pl.col("salary_period").replace_strict(
-                ANNUAL_FACTORS, default=None, return_dtype=pl.Float64
-            )
-        ).alias("__to_usd_annual")
+            * pl.lit(pl.Series([ANNUAL_FACTORS[name] for name in _PERIOD_NAMES])).gather(period)
+        ).alias("__to_usd_annual"),
     )
-    return staged.with_columns(
+    staged = staged.with_columns(
         (pl.col("salary_min") * pl.col("__to_usd_annual")).alias("salary_min_usd_annual"),
         (pl.col("salary_max") * pl.col("__to_usd_annual")).alias("salary_max_usd_annual"),
-    ).drop(pl.selectors.starts_with("__"))
+    )
+    return frame.with_columns(staged.select(list(SALARY_COLUMNS)).get_columns())
