@@ -10,6 +10,13 @@ and the content hash breaks exact timestamp ties so the outcome never depends on
 Stored rows carry ``row_hash`` (tracked attributes) and ``raw_hash`` (payload), so classifying
 a batch reads a few fixed-width columns of ``jobs`` instead of every attribute; see
 ``warehouse.hashing`` for how those hashes survive DuckDB upgrades.
+
+Two paths write the same result (``tests/warehouse/test_load_paths.py`` checks it). A batch of
+unique ids whose key range holds no stored job -- every batch of a first load, and new ids
+beyond the stored ones -- is inserted straight from the input. Any other batch is classified
+row by row; its changed rows are rewritten as delete + insert and its unchanged ones only get
+their sighting columns updated, because DuckDB rewrites every updated column of each touched
+row group at checkpoint and the changed rows of a re-sync touch all of them.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ REJECTED_SCHEMA: Final[Mapping[str, pl.DataType]] = {
 OUTCOMES: Final = ("inserted", "updated", "unchanged", "stale")
 CLASSIFIED_COUNTERS: Final = ("jobs_inserted", "jobs_updated", "jobs_unchanged", "jobs_stale")
 _CHANGE_SOURCES: Final = ("sync", "webhook", "reconcile")
-_TEMP_TABLES: Final = ("_lj_batch", "_lj_cls")
+_TEMP_TABLES: Final = ("_lj_batch", "_lj_cls", "_lj_new")
 _VIEWS: Final = ("_lj_incoming", "_lj_rejected")
 
 
@@ -118,10 +125,15 @@ def load_jobs(
     con.register("_lj_rejected", rejected_frame.to_arrow())
     try:
         with transaction(con):
-            _classify(con, params, has_duplicates=has_duplicates)
-            outcome = _outcomes(con)
+            if frame.height and not has_duplicates and not _any_stored(con, params):
+                # Every id is new: nothing to compare with, so no classification tables.
+                _insert_all_new(con, params)
+                outcome = pl.repeat("inserted", frame.height, eager=True).alias("outcome")
+            else:
+                _classify(con, params, has_duplicates=has_duplicates)
+                outcome = _outcomes(con, has_duplicates=has_duplicates)
+                _apply(con, params)
             counts = {name: int((outcome == name).sum()) for name in OUTCOMES}
-            _apply(con, params)
             con.execute(
                 "INSERT INTO rejected_records "
                 "SELECT $run_id, job_id, reason, raw, current_timestamp FROM _lj_rejected",
@@ -218,30 +230,105 @@ def _tracked(alias: str) -> str:
     return ", ".join(f"{alias}.{c}" for c in TRACKED_COLUMNS)
 
 
-def _classify(
-    con: duckdb.DuckDBPyConnection, params: Mapping[str, Any], *, has_duplicates: bool
-) -> None:
-    """Build ``_lj_batch`` (every input row, ranked per job) and ``_lj_cls`` (winners, classified).
+#: Every column of ``jobs``, in the order the insert statements below produce them.
+_JOB_COLUMNS: Final = (
+    "job_id",
+    *TRACKED_COLUMNS,
+    "source_updated_at",
+    "first_seen_at",
+    "last_seen_at",
+    "last_scanned_at",
+    "updated_at",
+    "version_at",
+    "deleted_at",
+    "row_hash",
+    "raw_hash",
+    "raw",
+)
+_HISTORY_COLUMNS: Final = (
+    "job_id",
+    "valid_from",
+    "valid_to",
+    "change_source",
+    "is_deleted",
+    *TRACKED_COLUMNS,
+    "source_updated_at",
+    "row_hash",
+    "run_id",
+    "recorded_at",
+)
 
-    ``refresh`` marks unchanged rows whose payload moved on (untracked fields such as a
-    description): they get the newer raw JSON but no new history version.
+
+def _any_stored(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> bool:
+    """Whether ``jobs`` holds any id within the batch's key range (a superset of its ids).
+
+    A first load, and every batch of ids beyond the stored ones, answers no from the row
+    groups' min/max statistics alone; then ``load_jobs`` skips classification and writes
+    straight from the input. A yes only means the general path decides row by row.
     """
-    rank = (
-        "row_number() OVER (PARTITION BY job_id ORDER BY version_at DESC, row_hash DESC, _row DESC)"
-        if has_duplicates
-        else "1"
+    row = first_row(
+        con,
+        "SELECT 1 FROM jobs WHERE job_id BETWEEN $id_lo AND $id_hi LIMIT 1",
+        _id_range(params),
+    )
+    return row is not None
+
+
+def _insert_all_new(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
+    """The all-inserted case of ``_apply`` (unique ids, none stored): the same rows, written
+    straight from the input without the classification tables and their joins."""
+    row_hash = row_hash_sql("i")
+    con.execute(
+        f"""
+        INSERT INTO jobs ({", ".join(_JOB_COLUMNS)})
+        SELECT i.job_id, {_tracked("i")}, i.source_updated_at, $observed_at, $observed_at,
+               $scanned_at, i.version_at, i.version_at, NULL, {row_hash}, {raw_hash_sql("i")},
+               i.raw
+        FROM _lj_incoming AS i
+        """,
+        {"observed_at": params["observed_at"], "scanned_at": params["scanned_at"]},
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _lj_batch AS
-        SELECT *, {rank} AS _rank
-        FROM (SELECT i._row, i.job_id, i.version_at, i.source_updated_at,
-                     {row_hash_sql("i")} AS row_hash, {raw_hash_sql("i")} AS raw_hash
-              FROM _lj_incoming AS i)
-        """
+        INSERT INTO job_history ({", ".join(_HISTORY_COLUMNS)})
+        SELECT i.job_id, i.version_at, NULL, $source, false, {_tracked("i")},
+               i.source_updated_at, {row_hash}, $run_id, current_timestamp
+        FROM _lj_incoming AS i
+        """,
+        {"source": params["source"], "run_id": params["run_id"]},
     )
+
+
+def _classify(
+    con: duckdb.DuckDBPyConnection, params: Mapping[str, Any], *, has_duplicates: bool
+) -> None:
+    """Build ``_lj_cls``: the winning input row per job, classified against the stored row.
+
+    With duplicate ids in the batch, ``_lj_batch`` first ranks every input row per job (the
+    losers' outcomes are read from it later); without, the input is classified directly.
+    ``refresh`` marks unchanged rows whose payload moved on (untracked fields such as a
+    description): they get the newer raw JSON but no new history version.
+    """
+    hashes = f"{row_hash_sql('i')} AS row_hash, {raw_hash_sql('i')} AS raw_hash"
+    if has_duplicates:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _lj_batch AS
+            SELECT *, row_number() OVER (PARTITION BY job_id
+                                         ORDER BY version_at DESC, row_hash DESC, _row DESC)
+                      AS _rank
+            FROM (SELECT i._row, i.job_id, i.version_at, i.source_updated_at, {hashes}
+                  FROM _lj_incoming AS i)
+            """
+        )
+        source = "(SELECT * FROM _lj_batch WHERE _rank = 1)"
+    else:
+        source = (
+            f"(SELECT i._row, i.job_id, i.version_at, i.source_updated_at, {hashes} "
+            "FROM _lj_incoming AS i)"
+        )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _lj_cls AS
         SELECT b._row, b.job_id, b.version_at, b.row_hash, b.raw_hash,
             CASE
@@ -261,10 +348,9 @@ def _classify(
                 AND b.version_at > j.version_at
                 AND (b.raw_hash <> j.raw_hash
                      OR b.source_updated_at IS DISTINCT FROM j.source_updated_at) AS refresh
-        FROM _lj_batch AS b
+        FROM {source} AS b
         LEFT JOIN (SELECT * FROM jobs WHERE job_id BETWEEN $id_lo AND $id_hi) AS j
             ON j.job_id = b.job_id
-        WHERE b._rank = 1
         """,
         {"observed_at": params["observed_at"], **_id_range(params)},
     )
@@ -273,7 +359,7 @@ def _classify(
 _OUTCOME_CODES: Final = {name: code for code, name in enumerate(OUTCOMES)}
 
 
-def _outcomes(con: duckdb.DuckDBPyConnection) -> pl.Series:
+def _outcomes(con: duckdb.DuckDBPyConnection, *, has_duplicates: bool) -> pl.Series:
     """One outcome per input row, in input order; losers of an in-batch duplicate are stale
     unless they are the very same version as the winner (then they changed nothing: unchanged).
 
@@ -284,18 +370,20 @@ def _outcomes(con: duckdb.DuckDBPyConnection) -> pl.Series:
         + " ".join(f"WHEN '{name}' THEN {code}" for name, code in _OUTCOME_CODES.items())
         + " END"
     )
-    table = con.sql(
-        f"""
-        SELECT CAST(CASE
-            WHEN b._rank = 1 THEN {codes}
-            WHEN b.version_at = w.version_at AND b.row_hash = w.row_hash
-                 AND w.outcome <> 'stale' THEN {_OUTCOME_CODES["unchanged"]}
-            ELSE {_OUTCOME_CODES["stale"]}
-        END AS UTINYINT) AS code
-        FROM _lj_batch AS b JOIN _lj_cls AS w ON w.job_id = b.job_id
-        ORDER BY b._row
-        """
-    ).to_arrow_table()
+    if has_duplicates:
+        query = f"""
+            SELECT CAST(CASE
+                WHEN b._rank = 1 THEN {codes}
+                WHEN b.version_at = w.version_at AND b.row_hash = w.row_hash
+                     AND w.outcome <> 'stale' THEN {_OUTCOME_CODES["unchanged"]}
+                ELSE {_OUTCOME_CODES["stale"]}
+            END AS UTINYINT) AS code
+            FROM _lj_batch AS b JOIN _lj_cls AS w ON w.job_id = b.job_id
+            ORDER BY b._row
+            """
+    else:
+        query = f"SELECT CAST({codes} AS UTINYINT) AS code FROM _lj_cls AS w ORDER BY w._row"
+    table = con.sql(query).to_arrow_table()
     return (
         pl.Series("outcome", table.column("code"))
         .cast(pl.UInt32)
@@ -304,75 +392,104 @@ def _outcomes(con: duckdb.DuckDBPyConnection) -> pl.Series:
 
 
 def _apply(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
-    tracked = ", ".join(TRACKED_COLUMNS)
+    """Write what ``_lj_cls`` decided; statements with nothing to do are skipped.
+
+    Rows that take new values (new versions, revivals, payload refreshes) are rewritten as
+    delete + insert rather than UPDATE: DuckDB rewrites every updated column of a touched row
+    group at checkpoint, and the changed rows of a re-sync touch all of them, so updating the
+    wide columns (``raw`` above all) cost more than the rest of the batch together.
+    """
+    row = first_row(
+        con,
+        """
+        SELECT count(*) FILTER (outcome = 'inserted'),
+               count(*) FILTER (outcome = 'updated'),
+               count(*) FILTER (outcome = 'updated' OR refresh),
+               count(*) FILTER (outcome IN ('unchanged', 'stale') AND NOT refresh)
+        FROM _lj_cls
+        """,
+    )
+    inserted, updated, rewritten, sighted = row if row else (0, 0, 0, 0)
     seen = {"observed_at": params["observed_at"], "scanned_at": params["scanned_at"]}
-    con.execute(
-        f"""
-        INSERT INTO jobs (job_id, {tracked}, source_updated_at, first_seen_at, last_seen_at,
-                          last_scanned_at, updated_at, version_at, deleted_at, row_hash,
-                          raw_hash, raw)
-        SELECT i.job_id, {_tracked("i")}, i.source_updated_at, $observed_at, $observed_at,
-               $scanned_at, c.version_at, c.version_at, NULL, c.row_hash, c.raw_hash, i.raw
-        FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
-        WHERE c.outcome = 'inserted'
-        """,
-        seen,
-    )
-    # New versions (and revivals) take every column; refreshed rows have equal tracked values,
-    # so writing them again is harmless and keeps this one statement.
-    assignments = ", ".join(f"{c} = u.{c}" for c in TRACKED_COLUMNS)
-    con.execute(
-        f"""
-        UPDATE jobs SET {assignments},
-            source_updated_at = u.source_updated_at, raw = u.raw,
-            row_hash = u.row_hash, raw_hash = u.raw_hash,
-            updated_at = CASE WHEN u.outcome = 'updated' THEN u.valid_from ELSE jobs.updated_at END,
-            version_at = greatest(jobs.version_at, u.version_at),
-            deleted_at = CASE WHEN u.outcome = 'updated' THEN NULL ELSE jobs.deleted_at END,
-            last_seen_at = greatest(jobs.last_seen_at, $observed_at),
-            last_scanned_at = greatest(jobs.last_scanned_at, $scanned_at)
-        FROM (SELECT c.outcome, c.valid_from, c.version_at, c.row_hash, c.raw_hash, i.job_id,
-                     {_tracked("i")}, i.source_updated_at, i.raw
-              FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
-              WHERE c.outcome = 'updated' OR c.refresh) AS u
-        WHERE jobs.job_id = u.job_id AND jobs.job_id BETWEEN $id_lo AND $id_hi
-        """,
-        {**seen, **_id_range(params)},
-    )
-    # Everything else that was observed: only the watermark and the sightings move. These are
-    # fixed-width columns, so the common re-sync of unchanged jobs stays cheap.
-    con.execute(
-        """
-        UPDATE jobs SET
-            version_at = greatest(jobs.version_at, c.version_at),
-            last_seen_at = greatest(jobs.last_seen_at, $observed_at),
-            last_scanned_at = greatest(jobs.last_scanned_at, $scanned_at)
-        FROM _lj_cls AS c
-        WHERE jobs.job_id = c.job_id AND c.outcome IN ('unchanged', 'stale') AND NOT c.refresh
-          AND jobs.job_id BETWEEN $id_lo AND $id_hi
-        """,
-        {**seen, **_id_range(params)},
-    )
-    con.execute(
-        """
-        UPDATE job_history SET valid_to = c.valid_from
-        FROM _lj_cls AS c
-        WHERE job_history.job_id = c.job_id AND job_history.valid_to IS NULL
-          AND c.outcome = 'updated' AND job_history.job_id BETWEEN $id_lo AND $id_hi
-        """,
-        _id_range(params),
-    )
-    con.execute(
-        f"""
-        INSERT INTO job_history (job_id, valid_from, valid_to, change_source, is_deleted,
-                                 {tracked}, source_updated_at, row_hash, run_id, recorded_at)
-        SELECT i.job_id, c.valid_from, NULL, $source, false, {_tracked("i")},
-               i.source_updated_at, c.row_hash, $run_id, current_timestamp
-        FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
-        WHERE c.outcome IN ('inserted', 'updated')
-        """,
-        {"source": params["source"], "run_id": params["run_id"]},
-    )
+    columns = ", ".join(_JOB_COLUMNS)
+    if inserted:
+        con.execute(
+            f"""
+            INSERT INTO jobs ({columns})
+            SELECT i.job_id, {_tracked("i")}, i.source_updated_at, $observed_at, $observed_at,
+                   $scanned_at, c.version_at, c.version_at, NULL, c.row_hash, c.raw_hash, i.raw
+            FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
+            WHERE c.outcome = 'inserted'
+            """,
+            seen,
+        )
+    if rewritten:
+        # Refreshed rows have equal tracked values, so rewriting them with the input's is
+        # harmless and keeps this one path.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _lj_new AS
+            SELECT i.job_id, {_tracked("i")}, i.source_updated_at, j.first_seen_at,
+                   greatest(j.last_seen_at, $observed_at) AS last_seen_at,
+                   greatest(j.last_scanned_at, $scanned_at) AS last_scanned_at,
+                   CASE WHEN c.outcome = 'updated' THEN c.valid_from ELSE j.updated_at END
+                       AS updated_at,
+                   greatest(j.version_at, c.version_at) AS version_at,
+                   CASE WHEN c.outcome = 'updated' THEN NULL ELSE j.deleted_at END
+                       AS deleted_at,
+                   c.row_hash, c.raw_hash, i.raw
+            FROM _lj_cls AS c
+            JOIN _lj_incoming AS i ON i._row = c._row
+            JOIN (SELECT * FROM jobs WHERE job_id BETWEEN $id_lo AND $id_hi) AS j
+                ON j.job_id = c.job_id
+            WHERE c.outcome = 'updated' OR c.refresh
+            """,
+            {**seen, **_id_range(params)},
+        )
+        con.execute(
+            """
+            DELETE FROM jobs
+            WHERE job_id BETWEEN $id_lo AND $id_hi AND job_id IN (SELECT job_id FROM _lj_new)
+            """,
+            _id_range(params),
+        )
+        con.execute(f"INSERT INTO jobs ({columns}) SELECT {columns} FROM _lj_new")
+    if sighted:
+        # Everything else that was observed: only the watermark and the sightings move. These
+        # are fixed-width columns, so the common re-sync of unchanged jobs stays cheap.
+        con.execute(
+            """
+            UPDATE jobs SET
+                version_at = greatest(jobs.version_at, c.version_at),
+                last_seen_at = greatest(jobs.last_seen_at, $observed_at),
+                last_scanned_at = greatest(jobs.last_scanned_at, $scanned_at)
+            FROM _lj_cls AS c
+            WHERE jobs.job_id = c.job_id AND c.outcome IN ('unchanged', 'stale')
+              AND NOT c.refresh AND jobs.job_id BETWEEN $id_lo AND $id_hi
+            """,
+            {**seen, **_id_range(params)},
+        )
+    if updated:
+        con.execute(
+            """
+            UPDATE job_history SET valid_to = c.valid_from
+            FROM _lj_cls AS c
+            WHERE job_history.job_id = c.job_id AND job_history.valid_to IS NULL
+              AND c.outcome = 'updated' AND job_history.job_id BETWEEN $id_lo AND $id_hi
+            """,
+            _id_range(params),
+        )
+    if inserted or updated:
+        con.execute(
+            f"""
+            INSERT INTO job_history ({", ".join(_HISTORY_COLUMNS)})
+            SELECT i.job_id, c.valid_from, NULL, $source, false, {_tracked("i")},
+                   i.source_updated_at, c.row_hash, $run_id, current_timestamp
+            FROM _lj_cls AS c JOIN _lj_incoming AS i ON i._row = c._row
+            WHERE c.outcome IN ('inserted', 'updated')
+            """,
+            {"source": params["source"], "run_id": params["run_id"]},
+        )
 
 
 def _id_range(params: Mapping[str, Any]) -> dict[str, Any]:
