@@ -22,7 +22,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from .defaults import DEFAULT_BASE_URL, DEFAULT_DB
+from .defaults import DEFAULT_BASE_URL, DEFAULT_BATCH_ROWS, DEFAULT_DB
 from .errors import UserFacingError
 
 __all__ = ["app", "main"]
@@ -197,7 +197,7 @@ def _settings(
     db: Path,
     base_url: str,
     api_key: str | None,
-    batch_rows: int = 50_000,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
     concurrency: int = 8,
     lock_timeout: float = 60.0,
     overlap: float = 0.0,
@@ -256,7 +256,7 @@ def sync(
             "--overlap", min=0, help="Seconds below the stored cursor an incremental run re-reads."
         ),
     ] = 0.0,
-    batch_rows: BatchOpt = 50_000,
+    batch_rows: BatchOpt = DEFAULT_BATCH_ROWS,
     concurrency: ConcurrencyOpt = 8,
     lock_timeout: LockTimeoutOpt = 60.0,
     progress: ProgressOpt = True,
@@ -311,7 +311,7 @@ def backfill(
         str | None,
         typer.Option("--type", help="full_time, part_time or contract."),
     ] = None,
-    batch_rows: BatchOpt = 50_000,
+    batch_rows: BatchOpt = DEFAULT_BATCH_ROWS,
     concurrency: ConcurrencyOpt = 8,
     lock_timeout: LockTimeoutOpt = 60.0,
     progress: ProgressOpt = True,

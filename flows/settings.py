@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from .defaults import DEFAULT_BASE_URL, DEFAULT_DB
+from .defaults import DEFAULT_BASE_URL, DEFAULT_BATCH_ROWS, DEFAULT_DB
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -35,7 +35,7 @@ class SyncSettings(BaseModel):
     base_url: str = DEFAULT_BASE_URL
     api_key: SecretStr
     # Rows per warehouse transaction: bounds memory and the time the DuckDB file is held.
-    batch_rows: int = Field(default=50_000, ge=100)
+    batch_rows: int = Field(default=DEFAULT_BATCH_ROWS, ge=100)
     # Concurrent page requests once the first page has revealed the total.
     concurrency: int = Field(default=8, ge=1, le=64)
     # How far below the stored cursor an incremental run still looks, for late-indexed jobs.

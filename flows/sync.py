@@ -49,6 +49,7 @@ from warehouse import (
     start_run,
 )
 
+from .defaults import DEFAULT_BATCH_ROWS
 from .errors import MissingApiKeyError
 from .pipeline import BatchTotals, ScanPlan, ScanResult, run_scan
 from .progress import make_progress
@@ -436,7 +437,7 @@ def sync_flow(
     api_key: SecretStr | None = None,
     full: bool = False,
     show_progress: bool = False,
-    batch_rows: int = 50_000,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
     concurrency: int = 8,
     overlap_seconds: float = 0.0,
     lock_timeout: float = 60.0,
@@ -465,7 +466,7 @@ def backfill_flow(
     slice: BackfillSlice,
     api_key: SecretStr | None = None,
     show_progress: bool = False,
-    batch_rows: int = 50_000,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
     concurrency: int = 8,
     lock_timeout: float = 60.0,
 ) -> RunSummary:

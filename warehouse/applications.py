@@ -21,6 +21,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from warehouse._arrow import frame_of, register_frame
+
 __all__ = ["FACT_SCHEMA", "apply_application_facts"]
 
 _UTC = pl.Datetime("us", "UTC")
@@ -116,9 +118,9 @@ def apply_application_facts(con: duckdb.DuckDBPyConnection, facts: pl.DataFrame)
     if facts.is_empty():
         return pl.DataFrame(schema={"event_id": pl.String(), "outcome": pl.String()})
     frame = facts.select(list(FACT_SCHEMA)).cast(FACT_SCHEMA)
-    con.register("_app_facts", frame.to_arrow())
+    register_frame(con, "_app_facts", frame)
     try:
-        outcomes = con.sql(_OUTCOMES).pl()
+        outcomes = frame_of(con.sql(_OUTCOMES))
         con.execute(_LATEST)
         try:
             con.execute(_UPDATE)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from warehouse._arrow import frame_of, register_frame
+
 __all__ = ["EVENT_COLUMNS", "known_events", "record_events"]
 
 #: Columns of the frame :func:`record_events` takes, in table order.
@@ -30,14 +32,16 @@ _UTC = pl.Datetime("us", "UTC")
 def known_events(con: duckdb.DuckDBPyConnection, event_ids: pl.Series) -> pl.DataFrame:
     """Rows of ``webhook_events`` for ``event_ids``: ``event_id, outcome, deliveries``."""
     ids = pl.DataFrame({"event_id": event_ids.cast(pl.String)}).unique()
-    con.register("_wh_event_ids", ids.to_arrow())
+    register_frame(con, "_wh_event_ids", ids)
     try:
-        found = con.sql(
-            """
-            SELECT w.event_id, w.outcome, CAST(w.deliveries AS BIGINT) AS deliveries
-            FROM webhook_events AS w JOIN _wh_event_ids AS i ON w.event_id = i.event_id
-            """
-        ).pl()
+        found = frame_of(
+            con.sql(
+                """
+                SELECT w.event_id, w.outcome, CAST(w.deliveries AS BIGINT) AS deliveries
+                FROM webhook_events AS w JOIN _wh_event_ids AS i ON w.event_id = i.event_id
+                """
+            )
+        )
     finally:
         con.unregister("_wh_event_ids")
     return found.cast({"event_id": pl.String, "outcome": pl.String, "deliveries": pl.Int64})
@@ -63,7 +67,7 @@ def record_events(con: duckdb.DuckDBPyConnection, events: pl.DataFrame) -> None:
             "payload": pl.String,
         }
     )
-    con.register("_wh_events", frame.to_arrow())
+    register_frame(con, "_wh_events", frame)
     try:
         con.execute(
             """

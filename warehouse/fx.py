@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 import pycountry
 
+from warehouse._arrow import frame_of, register_frame
 from warehouse.errors import FxRatesError
 from warehouse.transaction import transaction
 
@@ -26,7 +27,7 @@ FX_COLUMNS = ("currency", "usd_per_unit", "as_of")
 
 def read_fx_rates(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Rates as the transforms expect them: ``(currency: String, usd_per_unit: Float64)``."""
-    frame = con.sql("SELECT currency, usd_per_unit FROM fx_rates ORDER BY currency").pl()
+    frame = frame_of(con.sql("SELECT currency, usd_per_unit FROM fx_rates ORDER BY currency"))
     return frame.cast({"currency": pl.String, "usd_per_unit": pl.Float64})
 
 
@@ -124,7 +125,7 @@ def _validate(data: bytes, *, source: str) -> pl.DataFrame:
 
 
 def _replace(con: duckdb.DuckDBPyConnection, rates: pl.DataFrame) -> None:
-    con.register("_fx_incoming", rates.to_arrow())
+    register_frame(con, "_fx_incoming", rates)
     try:
         with transaction(con):
             con.execute("DELETE FROM fx_rates")

@@ -31,6 +31,7 @@ import duckdb
 import polars as pl
 
 from transforms import NORMALIZED_SCHEMA
+from warehouse._arrow import frame_of, register_frame
 from warehouse._sql import first_row
 from warehouse.hashing import TRACKED_COLUMNS, raw_hash_sql, row_hash_sql
 from warehouse.runs import RUN_COUNTERS
@@ -121,8 +122,8 @@ def load_jobs(
     }
 
     has_duplicates = frame.height != frame["job_id"].n_unique()
-    con.register("_lj_incoming", frame.to_arrow())
-    con.register("_lj_rejected", rejected_frame.to_arrow())
+    register_frame(con, "_lj_incoming", frame)
+    register_frame(con, "_lj_rejected", rejected_frame)
     try:
         with transaction(con):
             if frame.height and not has_duplicates and not _any_stored(con, params):
@@ -383,9 +384,10 @@ def _outcomes(con: duckdb.DuckDBPyConnection, *, has_duplicates: bool) -> pl.Ser
             """
     else:
         query = f"SELECT CAST({codes} AS UTINYINT) AS code FROM _lj_cls AS w ORDER BY w._row"
-    table = con.sql(query).to_arrow_table()
+    codes_frame = frame_of(con.sql(query))
     return (
-        pl.Series("outcome", table.column("code"))
+        codes_frame["code"]
+        .alias("outcome")
         .cast(pl.UInt32)
         .replace_strict(list(_OUTCOME_CODES.values()), list(OUTCOMES), return_dtype=pl.String)
     )
