@@ -35,12 +35,14 @@ class Settings:
     dlt_latencies_ms: tuple[float, ...] = (0.0, 20.0)
     dlt_repeat: int = 1
     large_repeat: int = 2  # 1M-job runs take tens of seconds each
+    # At 20 ms the 1M runs are latency-bound and steady; one each keeps the run under 15 minutes.
+    large_latency_repeat: int = 1
     # Requests in flight for our sync when the sandbox adds latency (the floor keeps its 8).
     latency_concurrency: int = 16
     sequential_floor_large_latencies_ms: tuple[float, ...] = ()
     ephemeral_incremental: bool = True
     # Ephemeral Prefect costs ~20 s per process and varies little: contrast rows, run fewer times.
-    ephemeral_repeat: int = 2
+    ephemeral_repeat: int = 1
     incremental_jobs: int = 20_000
     # Only when scenario 1 did not run: it measures the sync with and without @flow at 1M jobs.
     orchestration_jobs: int = 50_000

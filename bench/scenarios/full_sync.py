@@ -104,7 +104,9 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
         for jobs, large in ((s.small_jobs, False), (s.large_jobs, True)):
             tools: list[tuple[Tool, int]] = []
             missing: list[Result] = []
-            repeat = s.large_repeat if large else s.repeat
+            repeat = s.repeat
+            if large:
+                repeat = s.large_latency_repeat if latency else s.large_repeat
             if ours is not None:
                 tools.append((ours, repeat))
             else:

@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from flows.defaults import DEFAULT_BATCH_ROWS
 from sandbox.generate import BaseJobs
 from transforms import jobs_frame, normalize_jobs, with_version_at
 from warehouse import load_jobs, open_warehouse, read_fx_rates, start_run
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--batch-rows", type=int, default=50_000)
+    parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS)
     args = parser.parse_args(argv)
 
     records = seeded_records(args.rows)
