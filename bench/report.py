@@ -178,8 +178,8 @@ def render_markdown(
         f"Python {machine['python']}",
         "- " + ", ".join(f"{name} {version}" for name, version in versions.items()),
         "",
-        "Reproduce with `make bench` (about 15 minutes on 2 cores) or `make bench-quick` "
-        "(smaller sizes, one repeat, under 2 minutes).",
+        "Reproduce with `make bench` (the whole run, as long as the header says) or "
+        "`make bench-quick` (smaller sizes, one repeat, a few minutes).",
         "",
     ]
     return "\n".join(lines)
