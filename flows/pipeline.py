@@ -121,14 +121,27 @@ def _in_window(frame: pl.DataFrame, since: datetime | None, until: datetime | No
 
 @dataclass
 class _Batch:
-    """One batch's worth of pages, detached from the batcher so it can load in the background."""
+    """The pages gathered for one warehouse transaction; handed whole to the loader thread."""
 
-    chunks: list[bytes]  # one NDJSON chunk per page (see ``transforms.records.ndjson``)
-    rejected: list[RejectedRecord]
-    pages: int
-    last_page: Page
-    observed_at: datetime
-    requests_at_close: int
+    chunks: list[bytes] = field(default_factory=list)  # one NDJSON chunk per page (``ndjson``)
+    rows: int = 0
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    pages: int = 0
+    last_page: Page | None = None
+    # The earliest moment this batch's data is known to be the source's state: newest-wins
+    # compares it with webhook events.
+    observed_at: datetime | None = None
+    requests_at_close: int = 0
+
+    def add(self, page: Page) -> None:
+        if self.observed_at is None:
+            self.observed_at = datetime.now(UTC)
+        if page.records:
+            self.chunks.append(ndjson(page.records))
+            self.rows += len(page.records)
+        self.rejected.extend(page.rejected)
+        self.pages += 1
+        self.last_page = page
 
 
 class _Batcher:
@@ -154,7 +167,7 @@ class _Batcher:
         self._requests_committed = 0
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobsphere-load")
         self._in_flight: Future[None] | None = None
-        self._reset()
+        self._filling = _Batch()
 
     def __enter__(self) -> _Batcher:
         return self
@@ -171,42 +184,17 @@ class _Batcher:
         finally:
             self._loader.shutdown(wait=True)
 
-    def _reset(self) -> None:
-        self._chunks: list[bytes] = []
-        self._rows = 0
-        self._rejected: list[RejectedRecord] = []
-        self._pages = 0
-        self._last_page: Page | None = None
-        self._observed_at: datetime | None = None
-
     def add(self, page: Page) -> None:
-        if self._observed_at is None:
-            # The earliest moment this batch's data is known to be the source's state: newest-wins
-            # compares it with webhook events, so it must not be later than the fetch.
-            fetched = getattr(page, "fetched_at", None)
-            self._observed_at = fetched or datetime.now(UTC)
-        if page.records:
-            self._chunks.append(ndjson(page.records))
-            self._rows += len(page.records)
-        self._rejected.extend(page.rejected)
-        self._pages += 1
-        self._last_page = page
-        if self._rows >= self._settings.batch_rows:
+        self._filling.add(page)
+        if self._filling.rows >= self._settings.batch_rows:
             self.flush()
 
     def flush(self) -> None:
         """Hand the gathered pages to the loader (after the previous batch has committed)."""
-        if self._last_page is None:
+        batch, self._filling = self._filling, _Batch()
+        if batch.last_page is None:
             return
-        batch = _Batch(
-            chunks=self._chunks,
-            rejected=self._rejected,
-            pages=self._pages,
-            last_page=self._last_page,
-            observed_at=self._observed_at or datetime.now(UTC),
-            requests_at_close=self._requests_so_far(),
-        )
-        self._reset()
+        batch.requests_at_close = self._requests_so_far()
         self._wait()
         # Prefect's run context (and any other context variable) follows the work to the thread.
         context = contextvars.copy_context()
@@ -219,6 +207,7 @@ class _Batcher:
             in_flight.result()
 
     def _commit(self, batch: _Batch) -> None:
+        assert batch.last_page is not None and batch.observed_at is not None
         observed_at = batch.observed_at
         frame = frame_from_ndjson(batch.chunks)
         batch.chunks.clear()

@@ -40,6 +40,7 @@ from pydantic_core import to_jsonable_python
 
 from connectors import Client, JobSphereError, RetriableError
 from warehouse import (
+    fail_if_running,
     finish_run,
     get_state,
     mark_vanished,
@@ -214,18 +215,9 @@ def prepare_run(settings: SyncSettings, mode: Mode, params: dict[str, Any]) -> _
         if isinstance(checkpoint, dict) and checkpoint.get("run_id"):
             # The run that wrote the checkpoint died mid-way (it clears the checkpoint when it
             # finishes); close its row so `status` does not show it running forever.
-            interrupted = str(checkpoint["run_id"])
-            still_open = con.execute(
-                "SELECT count(*) FROM sync_runs WHERE run_id = ? AND status = 'running'",
-                [interrupted],
-            ).fetchall()
-            if still_open[0][0]:
-                finish_run(
-                    con,
-                    interrupted,
-                    status="failed",
-                    error=f"interrupted; resumed by run {run_id}",
-                )
+            fail_if_running(
+                con, str(checkpoint["run_id"]), error=f"interrupted; resumed by run {run_id}"
+            )
     return _Prepared(
         run_id=run_id,
         cursor=_parse_cursor(cursor),

@@ -31,7 +31,15 @@ from warehouse.load import (
 )
 from warehouse.migrations import migrate, schema_version
 from warehouse.reconcile import mark_vanished
-from warehouse.runs import RUN_COUNTERS, RunMode, RunStatus, fail_stale_runs, finish_run, start_run
+from warehouse.runs import (
+    RUN_COUNTERS,
+    RunMode,
+    RunStatus,
+    fail_if_running,
+    fail_stale_runs,
+    finish_run,
+    start_run,
+)
 from warehouse.state import all_state, get_state, set_state
 from warehouse.status import CONTRACT_TABLES, warehouse_status
 from warehouse.transaction import transaction
@@ -52,6 +60,7 @@ __all__ = [
     "WarehouseLockedError",
     "WarehouseMissingError",
     "all_state",
+    "fail_if_running",
     "fail_stale_runs",
     "finish_run",
     "get_state",

@@ -32,7 +32,7 @@ __all__ = ["open_warehouse"]
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 2.0
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
-# A multiple of DuckDB's 2,048-row vector; well below the 50,000-row default sync batch.
+# A multiple of DuckDB's 2,048-row vector; below the default sync batch (flows.defaults).
 _ROW_GROUP_SIZE = 16_384
 # Catalog names an in-memory connection already uses: such a file stem keeps the plain connect.
 _RESERVED_CATALOGS = frozenset({"memory", "temp", "system", "main"})

@@ -16,7 +16,15 @@ import duckdb
 
 from warehouse._sql import first_row
 
-__all__ = ["RUN_COUNTERS", "RunMode", "RunStatus", "fail_stale_runs", "finish_run", "start_run"]
+__all__ = [
+    "RUN_COUNTERS",
+    "RunMode",
+    "RunStatus",
+    "fail_if_running",
+    "fail_stale_runs",
+    "finish_run",
+    "start_run",
+]
 
 RunMode = Literal["incremental", "full", "backfill"]
 RunStatus = Literal["succeeded", "failed"]
@@ -69,6 +77,17 @@ def finish_run(
     )
     if not row or row[0] != 1:
         raise ValueError(f"no sync run with id {run_id!r}")
+
+
+def fail_if_running(con: duckdb.DuckDBPyConnection, run_id: str, *, error: str) -> bool:
+    """Mark ``run_id`` failed if it is still ``running`` (a run that died mid-way); True if so."""
+    row = first_row(
+        con,
+        "UPDATE sync_runs SET status = 'failed', finished_at = current_timestamp, error = ? "
+        "WHERE run_id = ? AND status = 'running'",
+        [error, run_id],
+    )
+    return bool(row and row[0])
 
 
 def fail_stale_runs(

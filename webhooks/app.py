@@ -169,10 +169,15 @@ class _GroupCommit:
 
 
 async def _respond(
-    send: Send, status: int, payload: dict[str, Any], *, close: bool = False
+    send: Send,
+    status: int,
+    payload: dict[str, Any],
+    *,
+    close: bool = False,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
     body = orjson.dumps(payload)
-    headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    headers = [_JSON, (b"content-length", str(len(body)).encode()), *extra]
     if close:
         headers.append(_CLOSE)
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -233,10 +238,9 @@ class ReceiverApp:
             await self._lifespan(receive, send)
 
     async def _not_allowed(self, send: Send, allow: str) -> None:
-        body = orjson.dumps({"error": "method not allowed"})
-        headers = [_JSON, (b"content-length", str(len(body)).encode()), (b"allow", allow.encode())]
-        await send({"type": "http.response.start", "status": 405, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _respond(
+            send, 405, {"error": "method not allowed"}, extra=((b"allow", allow.encode()),)
+        )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

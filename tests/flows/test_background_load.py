@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 
 import flows.pipeline as pipeline
 from connectors import Client
-from flows.pipeline import ScanPlan, run_scan
+from flows.pipeline import ScanPlan, ScanResult, run_scan
 from flows.settings import SyncSettings
 from sandbox.testing import SandboxHandle
 from warehouse import get_state, open_warehouse, read_fx_rates, start_run
@@ -28,29 +29,41 @@ from .conftest import settings_for
 _probe: ContextVar[str] = ContextVar("_probe", default="unset")
 
 
-def _prepared(settings: SyncSettings) -> tuple[str, Any]:
+@dataclass(frozen=True)
+class _Run:
+    """A started run over the sandbox, scanned in batches of two 100-job pages."""
+
+    sandbox: SandboxHandle
+    settings: SyncSettings
+    run_id: str
+    fx: Any
+
+    def client(self) -> Client:
+        return Client(self.sandbox.config.api_key, self.sandbox.base_url, page_size=100)
+
+    def scan(self, client: Client) -> ScanResult:
+        plan = ScanPlan(run_id=self.run_id, checkpoint_key="checkpoint:test", checkpoint_extra={})
+        return run_scan(client, plan, self.settings, self.fx)
+
+    def checkpoint(self) -> Any:
+        with open_warehouse(self.settings.db, read_only=True) as con:
+            return get_state(con, "checkpoint:test")
+
+    def jobs(self) -> int:
+        with open_warehouse(self.settings.db, read_only=True) as con:
+            return con.execute("SELECT count(*) FROM jobs").fetchone()[0]
+
+
+@pytest.fixture
+def started(sandbox: SandboxHandle, db_path: Path) -> _Run:
+    settings = settings_for(sandbox, db_path, batch_rows=200)
     with open_warehouse(settings.db) as con:
-        return start_run(con, "full", {}), read_fx_rates(con)
-
-
-def _plan(run_id: str) -> ScanPlan:
-    return ScanPlan(run_id=run_id, checkpoint_key="checkpoint:test", checkpoint_extra={})
-
-
-def _checkpoint(settings: SyncSettings) -> Any:
-    with open_warehouse(settings.db, read_only=True) as con:
-        return get_state(con, "checkpoint:test")
-
-
-def _client(sandbox: SandboxHandle) -> Client:
-    return Client(sandbox.config.api_key, sandbox.base_url, page_size=100)
+        return _Run(sandbox, settings, start_run(con, "full", {}), read_fx_rates(con))
 
 
 def test_batches_commit_in_page_order_with_context(
-    sandbox: SandboxHandle, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    started: _Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = settings_for(sandbox, db_path, batch_rows=200)
-    run_id, fx = _prepared(settings)
     real_load = pipeline.load_jobs
     seen: list[tuple[int, str, str]] = []
 
@@ -62,8 +75,8 @@ def test_batches_commit_in_page_order_with_context(
     monkeypatch.setattr(pipeline, "load_jobs", recording_load)
     token = _probe.set("from-the-flow")
     try:
-        with _client(sandbox) as client:
-            result = run_scan(client, _plan(run_id), settings, fx)
+        with started.client() as client:
+            result = started.scan(client)
     finally:
         _probe.reset(token)
 
@@ -73,14 +86,10 @@ def test_batches_commit_in_page_order_with_context(
     assert [page for page, _, _ in seen][5:] in ([], [2])
     assert all(thread.startswith("jobsphere-load") for _, thread, _ in seen)
     assert {value for _, _, value in seen} == {"from-the-flow"}
-    assert _checkpoint(settings)["next_page"] == seen[-1][0]
+    assert started.checkpoint()["next_page"] == seen[-1][0]
 
 
-def test_a_failed_load_is_the_scans_error(
-    sandbox: SandboxHandle, db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = settings_for(sandbox, db_path, batch_rows=200)
-    run_id, fx = _prepared(settings)
+def test_a_failed_load_is_the_scans_error(started: _Run, monkeypatch: pytest.MonkeyPatch) -> None:
     real_load = pipeline.load_jobs
     calls = 0
 
@@ -92,12 +101,11 @@ def test_a_failed_load_is_the_scans_error(
         return real_load(con, frame, **kwargs)
 
     monkeypatch.setattr(pipeline, "load_jobs", failing_second)
-    with _client(sandbox) as client, pytest.raises(RuntimeError, match="batch 2"):
-        run_scan(client, _plan(run_id), settings, fx)
+    with started.client() as client, pytest.raises(RuntimeError, match="batch 2"):
+        started.scan(client)
     assert calls == 2  # nothing was loaded after the failure
-    assert _checkpoint(settings)["next_page"] == 3  # batch 1 only
-    with open_warehouse(settings.db, read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM jobs").fetchone() == (200,)
+    assert started.checkpoint()["next_page"] == 3  # batch 1 only
+    assert started.jobs() == 200
 
 
 class _FailingScan:
@@ -118,10 +126,8 @@ class _FailingScan:
 
 
 def test_a_failed_scan_waits_for_the_batch_in_flight(
-    sandbox: SandboxHandle, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    started: _Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = settings_for(sandbox, db_path, batch_rows=200)
-    run_id, fx = _prepared(settings)
     real_load = pipeline.load_jobs
     scan_failed = threading.Event()
 
@@ -132,13 +138,12 @@ def test_a_failed_scan_waits_for_the_batch_in_flight(
         return real_load(con, frame, **kwargs)
 
     monkeypatch.setattr(pipeline, "load_jobs", slow_load)
-    with _client(sandbox) as client:
+    with started.client() as client:
         real_scan = client.jobs.scan
         monkeypatch.setattr(
             client.jobs, "scan", lambda **kw: _FailingScan(real_scan(**kw), 3, scan_failed)
         )
         with pytest.raises(ConnectionError, match="after page 3"):
-            run_scan(client, _plan(run_id), settings, fx)
-    assert _checkpoint(settings)["next_page"] == 3
-    with open_warehouse(settings.db, read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM jobs").fetchone() == (200,)
+            started.scan(client)
+    assert started.checkpoint()["next_page"] == 3
+    assert started.jobs() == 200

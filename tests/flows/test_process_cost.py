@@ -190,6 +190,13 @@ def test_main_freezes_the_heap_on_the_way_out(monkeypatch: pytest.MonkeyPatch) -
     assert frozen == [True]
 
 
+def _python(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (imports start from nothing)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_command_line_imports_nothing_heavy_until_a_command_runs() -> None:
     """``jobsphere --help`` and option parsing need neither pydantic nor Prefect nor the data
     libraries; each command imports what it uses."""
@@ -198,9 +205,7 @@ def test_command_line_imports_nothing_heavy_until_a_command_runs() -> None:
         "heavy = ('pydantic', 'prefect', 'polars', 'duckdb', 'pyarrow', 'httpx', 'fastapi')\n"
         "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = _python(code)
     assert out.strip() == ""
 
 
@@ -213,7 +218,5 @@ def test_a_whole_sync_process_never_imports_fastapi() -> None:
         "sync_flow.serialize_parameters({'db': 'x', 'api_key': SecretStr('k'), 'full': False})\n"
         "print('fastapi' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = _python(code)
     assert out.strip() == "False"

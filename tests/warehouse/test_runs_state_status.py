@@ -9,6 +9,7 @@ import pytest
 
 from tests.warehouse.conftest import T0, JobsFactory
 from warehouse import (
+    fail_if_running,
     fail_stale_runs,
     finish_run,
     get_state,
@@ -55,6 +56,18 @@ def test_only_old_running_runs_are_failed_as_abandoned(con: duckdb.DuckDBPyConne
 
     rows = dict(con.execute("SELECT run_id, status FROM sync_runs").fetchall())
     assert rows == {old: "failed", fresh: "running"}
+
+
+def test_only_a_running_run_is_failed_as_interrupted(con: duckdb.DuckDBPyConnection) -> None:
+    running, done = start_run(con, "full", {}), start_run(con, "full", {})
+    finish_run(con, done, status="succeeded")
+    assert fail_if_running(con, running, error="interrupted") is True
+    assert fail_if_running(con, done, error="interrupted") is False
+    assert fail_if_running(con, running, error="again") is False
+    rows = con.execute(
+        "SELECT run_id, status, error FROM sync_runs WHERE run_id IN (?, ?)", [running, done]
+    ).fetchall()
+    assert sorted(rows) == sorted([(running, "failed", "interrupted"), (done, "succeeded", None)])
 
 
 def test_state_round_trips_json_values(con: duckdb.DuckDBPyConnection) -> None:
