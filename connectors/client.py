@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
@@ -232,6 +232,7 @@ class Client:
         action = f"GET /jobs {_describe(params)}"
 
         def attempt() -> FetchResult:
+            sent_at = datetime.now(UTC)
             payload, sent, received = self._attempt(
                 "GET", "/jobs", params, None, action, count_request
             )
@@ -243,7 +244,13 @@ class Client:
                     f"({exc.error_count()} problem(s), first: {_first_problem(exc)})",
                     status=200,
                 ) from exc
-            return FetchResult(meta=envelope.meta, data=envelope.data, sent=sent, received=received)
+            return FetchResult(
+                meta=envelope.meta,
+                data=envelope.data,
+                sent=sent,
+                received=received,
+                sent_at=sent_at,
+            )
 
         return self.retry.run(attempt, action=action, on_retry=self._on_retry, cancelled=cancelled)
 

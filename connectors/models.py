@@ -141,6 +141,8 @@ class Page:
     records: list[dict[str, Any]]
     rejected: list[RejectedRecord] = field(default_factory=list)
     reread: bool = False
+    # When the request for this page went out (UTC); None for pages built by hand.
+    fetched_at: datetime | None = None
 
 
 def _raw(item: Any) -> str:

@@ -81,12 +81,15 @@ _log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """One successful ``GET /jobs`` response; ``sent``/``received`` are the client's sequence
-    numbers taken just before the request went out and just after the response came in."""
+    numbers taken just before the request went out and just after the response came in, and
+    ``sent_at`` the wall-clock time just before it went out (the page shows the source's state
+    no earlier than that)."""
 
     meta: Meta
     data: list[Any]
     sent: int
     received: int
+    sent_at: datetime
 
 
 Fetcher = Callable[[int, int, Callable[[], bool], Callable[[], None]], FetchResult]
@@ -563,7 +566,12 @@ class Scanner:
         self._records += len(fresh)
         self._rejected += len(rejected)
         page = Page(
-            number=number, meta=result.meta, records=fresh, rejected=rejected, reread=reread
+            number=number,
+            meta=result.meta,
+            records=fresh,
+            rejected=rejected,
+            reread=reread,
+            fetched_at=result.sent_at,
         )
         if self._on_page is not None:
             self._on_page(page)

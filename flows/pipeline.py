@@ -128,14 +128,15 @@ class _Batch:
     rejected: list[RejectedRecord] = field(default_factory=list)
     pages: int = 0
     last_page: Page | None = None
-    # The earliest moment this batch's data is known to be the source's state: newest-wins
-    # compares it with webhook events.
+    # When the batch's earliest page request went out: newest-wins compares it with webhook
+    # events, so it must not be later than the source state the pages show.
     observed_at: datetime | None = None
     requests_at_close: int = 0
 
     def add(self, page: Page) -> None:
-        if self.observed_at is None:
-            self.observed_at = datetime.now(UTC)
+        fetched_at = page.fetched_at or datetime.now(UTC)
+        if self.observed_at is None or fetched_at < self.observed_at:
+            self.observed_at = fetched_at
         if page.records:
             self.chunks.append(ndjson(page.records))
             self.rows += len(page.records)

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,47 @@ def test_a_failed_scan_waits_for_the_batch_in_flight(
             started.scan(client)
     assert started.checkpoint()["next_page"] == 3
     assert started.jobs() == 200
+
+
+class _RecordingScan:
+    """The real scan, remembering each page's ``fetched_at`` in page order."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.report = inner.report
+        self.fetched: list[Any] = []
+
+    def __iter__(self) -> Iterator[Any]:
+        for page in self._inner:
+            self.fetched.append(page.fetched_at)
+            yield page
+
+
+def test_a_batch_is_observed_when_its_first_request_went_out(
+    started: _Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Newest-wins compares a batch with webhook events by this instant, so it must be the
+    fetch's, not the later moment the batch is loaded."""
+    real_load = pipeline.load_jobs
+    observed: list[Any] = []
+
+    def recording_load(con: Any, frame: Any, **kwargs: Any) -> Any:
+        observed.append(kwargs["observed_at"])
+        return real_load(con, frame, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_jobs", recording_load)
+    before = datetime.now(UTC)
+    with started.client() as client:
+        real_scan = client.jobs.scan
+        scans: list[_RecordingScan] = []
+
+        def recording_scan(**kw: Any) -> _RecordingScan:
+            scans.append(_RecordingScan(real_scan(**kw)))
+            return scans[-1]
+
+        monkeypatch.setattr(client.jobs, "scan", recording_scan)
+        started.scan(client)
+    fetched = scans[0].fetched
+    assert all(before <= moment <= datetime.now(UTC) for moment in fetched)
+    # Pages 1-2 make the first batch, 3-4 the second: each is observed at its earliest request.
+    assert observed[:2] == [min(fetched[0:2]), min(fetched[2:4])]
