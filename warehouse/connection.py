@@ -5,37 +5,82 @@ readers included. Writers therefore open the file per batch and close it right a
 can open it read-only in between; whoever finds it locked retries with exponential backoff for a
 bounded time instead of failing on the first collision.
 
-Read-write opens attach the file with a smaller row group size (``_ROW_GROUP_SIZE``). DuckDB
+Read-write opens attach the file with a smaller row group size (``ROW_GROUP_SIZE``). DuckDB
 writes an append of at least one row group straight to the file at insert time ("optimistic
 write"), while a smaller append goes through the WAL and a checkpoint that re-processes the jobs
 primary-key index: for a 50,000-row batch that commit cost ~1 s of CPU, three times the insert
-itself. With 16,384-row groups a sync batch is written optimistically and only its remainder takes
-the WAL path. The setting is per attach, not stored in the file, so every writer applies it; a
+itself. With 8,192-row groups each parallel slice of a sync batch (``warehouse.load``) is written
+optimistically and only its remainder takes the WAL path: 25,000-row batches load at ~270,000
+rows/s instead of ~200,000 with 16,384-row groups and one slice. The setting is per attach, not stored in the file, so every writer applies it; a
 plain ``duckdb.connect`` (analysts, read-only opens) reads the file exactly as before.
+
+Writers attach the file to a DuckDB instance kept for the process rather than to a new one:
+starting an in-memory instance costs ~13 ms of CPU here (catalog, built-in extensions), while
+``ATTACH`` + ``DETACH`` on a live one costs ~1.3 ms, and a sync opens the file once per batch.
+``DETACH`` closes the file exactly as closing a connection does (its lock is released, other
+processes can open it right away), and every open gets its own cursor, so temp tables and
+registered frames never outlive the block. An instance serves one open at a time; concurrent
+opens in one process take another instance from the small pool.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 
 import duckdb
 
 from warehouse.errors import WarehouseError, WarehouseLockedError, WarehouseMissingError
 from warehouse.migrations import migrate
 
-__all__ = ["open_warehouse"]
+__all__ = ["ROW_GROUP_SIZE", "open_warehouse"]
 
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 2.0
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
-# A multiple of DuckDB's 2,048-row vector; below the default sync batch (flows.defaults).
-_ROW_GROUP_SIZE = 16_384
+# A multiple of DuckDB's 2,048-row vector, and small enough that each of a default sync batch's
+# (flows.defaults) parallel scan slices fills at least one group (warehouse.load).
+ROW_GROUP_SIZE: Final = 8_192
 # Catalog names an in-memory connection already uses: such a file stem keeps the plain connect.
 _RESERVED_CATALOGS = frozenset({"memory", "temp", "system", "main"})
+# Idle instances kept for the next open; more concurrent opens than this just start new ones.
+_POOL_SIZE = 2
+
+
+class _InstancePool:
+    """Idle in-memory DuckDB instances, each used by at most one open at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[duckdb.DuckDBPyConnection] = []
+
+    def take(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return duckdb.connect()
+
+    def give_back(self, instance: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            if len(self._idle) < _POOL_SIZE:
+                self._idle.append(instance)
+                return
+        instance.close()
+
+    def forget(self) -> None:
+        """In a forked child: the parent's instances are not ours to use (nor to close)."""
+        self._lock = threading.Lock()
+        self._idle = []
+
+
+_POOL = _InstancePool()
+os.register_at_fork(after_in_child=_POOL.forget)
 
 
 @contextmanager
@@ -54,7 +99,7 @@ def open_warehouse(
     same for every caller. ``sleep``/``clock`` exist so tests can drive the backoff without waiting.
     """
     db_path = Path(path)
-    con = _connect(
+    con, close = _connect(
         db_path, read_only=read_only, lock_timeout=lock_timeout, sleep=sleep, clock=clock
     )
     try:
@@ -66,7 +111,7 @@ def open_warehouse(
             migrate(con)
         yield con
     finally:
-        con.close()
+        close()
 
 
 def _connect(
@@ -76,7 +121,7 @@ def _connect(
     lock_timeout: float,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
-) -> duckdb.DuckDBPyConnection:
+) -> tuple[duckdb.DuckDBPyConnection, Callable[[], None]]:
     if read_only and not path.exists():
         raise WarehouseMissingError(
             f"no warehouse at {path}; run `jobsphere sync --db {path}` first or check --db/JOBSPHERE_DB"
@@ -103,24 +148,44 @@ def _connect(
             raise WarehouseError(f"cannot open warehouse {path}: {_first_line(str(exc))}") from exc
 
 
-def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _open(path: Path, *, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, Callable[[], None]]:
     """A writer attaches the file under the catalog name ``duckdb.connect`` would give it (the
     file stem), so views and ``current_database()`` behave identically either way."""
     catalog = path.stem
     if read_only or catalog.lower() in _RESERVED_CATALOGS:
-        return duckdb.connect(str(path), read_only=read_only)
-    con = duckdb.connect()
+        con = duckdb.connect(str(path), read_only=read_only)
+        return con, con.close
+    instance = _POOL.take()
+    quoted_path = str(path).replace("'", "''")
+    quoted_catalog = catalog.replace('"', '""')
     try:
-        quoted_path = str(path).replace("'", "''")
-        quoted_catalog = catalog.replace('"', '""')
-        con.execute(
-            f"ATTACH '{quoted_path}' AS \"{quoted_catalog}\" (ROW_GROUP_SIZE {_ROW_GROUP_SIZE})"
+        instance.execute(
+            f"ATTACH '{quoted_path}' AS \"{quoted_catalog}\" (ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
         )
+    except duckdb.IOException:
+        _POOL.give_back(instance)  # nothing was attached: the instance is as clean as before
+        raise
+    except BaseException:
+        instance.close()
+        raise
+    try:
+        con = instance.cursor()
         con.execute(f'USE "{quoted_catalog}"')
     except BaseException:
-        con.close()
+        instance.close()
         raise
-    return con
+
+    def close() -> None:
+        """Detach the file (that closes it), then pool the instance for the next open."""
+        con.close()
+        try:
+            instance.execute(f'DETACH "{quoted_catalog}"')
+        except BaseException:
+            instance.close()  # closes the file all the same
+            raise
+        _POOL.give_back(instance)
+
+    return con, close
 
 
 def _is_lock_conflict(message: str) -> bool:

@@ -21,7 +21,7 @@ row group at checkpoint and the changed rows of a re-sync touch all of them.
 
 from __future__ import annotations
 
-import contextlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +33,7 @@ import polars as pl
 from transforms import NORMALIZED_SCHEMA
 from warehouse._arrow import frame_of, register_frame
 from warehouse._sql import first_row
+from warehouse.connection import ROW_GROUP_SIZE
 from warehouse.hashing import TRACKED_COLUMNS, raw_hash_sql, row_hash_sql
 from warehouse.runs import RUN_COUNTERS
 from warehouse.state import write_state
@@ -65,7 +66,10 @@ OUTCOMES: Final = ("inserted", "updated", "unchanged", "stale")
 CLASSIFIED_COUNTERS: Final = ("jobs_inserted", "jobs_updated", "jobs_unchanged", "jobs_stale")
 _CHANGE_SOURCES: Final = ("sync", "webhook", "reconcile")
 _TEMP_TABLES: Final = ("_lj_batch", "_lj_cls", "_lj_new")
-_VIEWS: Final = ("_lj_incoming", "_lj_rejected")
+# The input is scanned as up to this many Arrow slices, so inserts use every core
+# (``register_frame``); a slice never holds fewer rows than a row group, because a smaller append
+# goes through the WAL and the checkpoint costs more than the second thread saves.
+_SCAN_PARTS: Final = max(1, min(os.cpu_count() or 1, 8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +126,15 @@ def load_jobs(
     }
 
     has_duplicates = frame.height != frame["job_id"].n_unique()
-    register_frame(con, "_lj_incoming", frame)
-    register_frame(con, "_lj_rejected", rejected_frame)
+    releases = (
+        register_frame(
+            con,
+            "_lj_incoming",
+            frame,
+            parts=min(_SCAN_PARTS, max(1, frame.height // ROW_GROUP_SIZE)),
+        ),
+        register_frame(con, "_lj_rejected", rejected_frame),
+    )
     try:
         with transaction(con):
             if frame.height and not has_duplicates and not _any_stored(con, params):
@@ -150,7 +161,8 @@ def load_jobs(
             for table in _TEMP_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
-        _unregister(con, _VIEWS)
+        for release in releases:
+            release()
 
     passthrough = ["event_id"] if "event_id" in frame.columns else []
     return LoadResult(
@@ -160,14 +172,6 @@ def load_jobs(
         stale=counts["stale"],
         outcomes=frame.select("job_id", "version_at", outcome, *passthrough),
     )
-
-
-def _unregister(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
-    """Drop the Arrow views. Inside a caller's transaction that this load aborted DuckDB refuses;
-    the load's own error is the one worth raising, and the next load re-registers anyway."""
-    for name in names:
-        with contextlib.suppress(duckdb.TransactionException):
-            con.unregister(name)
 
 
 def _conform_jobs(jobs: pl.DataFrame) -> pl.DataFrame:
