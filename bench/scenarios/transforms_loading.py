@@ -55,9 +55,10 @@ def run(ctx: Context, prefect_api_url: str | None) -> tuple[list[Result], list[T
         return list(results.values()), _targets(results, case)
     for step, result in results.items():
         result.samples = [{"rows_per_s": value} for value in samples[step]]
+    peak_mib = m.peak_rss_bytes / 2**20
     results[
         "load_empty"
-    ].note = f"worker process peak RSS {m.peak_rss_bytes / 2**20:.0f} MiB (records dropped after framing)"
+    ].note = f"worker process peak RSS {peak_mib:.0f} MiB (records dropped after framing)"
     return list(results.values()), _targets(results, case)
 
 
