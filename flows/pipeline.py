@@ -32,6 +32,7 @@ from transforms import normalize_jobs, with_version_at
 from transforms.records import frame_from_ndjson, ndjson
 from warehouse import load_jobs, open_warehouse
 
+from .heap import release_free_heap
 from .progress import NullProgress, ProgressSink
 from .settings import SyncSettings
 
@@ -253,6 +254,8 @@ class _Batcher:
         t.jobs_stale += result.stale
         t.batches += 1
         t.add_newest(frame)
+        del frame, result
+        release_free_heap()
 
 
 # httpx leaves every response in a reference cycle (response <-> its bound stream), so a page's
