@@ -78,7 +78,8 @@ class PrefectServer:
         self._proc = None
 
     def __enter__(self) -> PrefectServer:
-        return self.start()
+        # ``with PrefectServer(ctx).start():`` must not start a second server (and orphan the first).
+        return self if self._proc is not None else self.start()
 
     def __exit__(
         self,
