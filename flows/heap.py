@@ -1,16 +1,14 @@
 """Hand freed heap memory back to the operating system between batches (glibc only).
 
-A sync decodes ~100 KB response bodies on eight HTTP threads and frees them on others; glibc
-keeps what is freed in per-thread arenas and reuses it only in part, so a million-job sync's
-resident memory crept up by ~7 MiB/s although the live data stayed the size of a batch.
-``malloc_trim(0)`` after each committed batch returns the free pages of every arena, which keeps
-peak RSS bounded by the batch. Elsewhere (macOS, musl) it is a no-op.
+Each batch decodes, re-encodes and frees tens of MB on several threads; glibc keeps what is freed
+in per-thread arenas and returns it to the system only now and then. ``malloc_trim(0)`` after
+each committed batch returns the free pages of every arena at once: measured on a 1M-job sync,
+peak RSS 446 -> 433 MiB at no measurable CPU cost. Elsewhere (macOS, musl) it is a no-op.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable
 from functools import cache
 
@@ -19,12 +17,11 @@ __all__ = ["release_free_heap"]
 
 @cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    # The C library is already loaded: look the symbol up in the process itself, rather than
+    # ``ctypes.util.find_library``, which runs ldconfig (or a compiler) in a subprocess.
     try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
