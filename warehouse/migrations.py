@@ -153,7 +153,9 @@ def _check_hash_probe(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             f"UPDATE jobs SET row_hash = {row_hash_sql('jobs')}, raw_hash = {raw_hash_sql('jobs')}"
         )
-        con.execute(f"UPDATE job_history SET row_hash = {row_hash_sql('job_history')}")
+        con.execute(
+            f"UPDATE job_history_closed SET row_hash = {row_hash_sql('job_history_closed')}"
+        )
         _set_meta(con, "hash_probe", str(current))
 
 

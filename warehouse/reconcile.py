@@ -29,7 +29,7 @@ def mark_vanished(
     """Mark live jobs unseen by the scan as deleted at ``observed_at``; return how many.
 
     Each deletion closes the current history version and adds a ``reconcile`` version with
-    ``is_deleted = true``; ``sync_runs.jobs_deleted`` of ``run_id`` grows by the same count.
+    ``is_deleted = true`` (the job's row itself, see ``sql/views/job_history.sql``); ``sync_runs.jobs_deleted`` of ``run_id`` grows by the same count.
     """
     if scan_started_at.tzinfo is None or observed_at.tzinfo is None:
         raise ValueError("scan_started_at and observed_at must be timezone-aware")
@@ -48,26 +48,25 @@ def mark_vanished(
         row = first_row(con, "SELECT count(*) FROM _mv_gone")
         deleted = int(row[0]) if row else 0
         if deleted:
-            con.execute(
-                "UPDATE jobs SET deleted_at = $observed_at, updated_at = $observed_at "
-                "FROM _mv_gone AS g "
-                "WHERE jobs.job_id = g.job_id",
-                {"observed_at": observed_at},
-            )
-            con.execute(
-                "UPDATE job_history SET valid_to = $observed_at FROM _mv_gone AS g "
-                "WHERE job_history.job_id = g.job_id AND job_history.valid_to IS NULL",
-                {"observed_at": observed_at},
-            )
+            # The current version ends here (it moves to the closed versions); the job's row
+            # then carries the deletion version: same attributes, is_deleted, from reconcile.
             con.execute(
                 f"""
-                INSERT INTO job_history (job_id, valid_from, valid_to, change_source, is_deleted,
-                                         {tracked}, source_updated_at, row_hash, run_id,
-                                         recorded_at)
-                SELECT j.job_id, $observed_at, NULL, 'reconcile', true, {tracked},
-                       j.source_updated_at, j.row_hash, $run_id, current_timestamp
+                INSERT INTO job_history_closed (job_id, valid_from, valid_to, change_source,
+                                                is_deleted, {tracked}, source_updated_at,
+                                                row_hash, run_id, recorded_at)
+                SELECT j.job_id, j.updated_at, $observed_at, j.version_source, false, {tracked},
+                       j.source_updated_at, j.row_hash, j.version_run_id, j.version_recorded_at
                 FROM jobs AS j JOIN _mv_gone AS g ON g.job_id = j.job_id
                 """,
+                {"observed_at": observed_at},
+            )
+            con.execute(
+                "UPDATE jobs SET deleted_at = $observed_at, updated_at = $observed_at, "
+                "version_source = 'reconcile', version_run_id = $run_id, "
+                "version_recorded_at = current_timestamp "
+                "FROM _mv_gone AS g "
+                "WHERE jobs.job_id = g.job_id",
                 {"observed_at": observed_at, "run_id": run_id},
             )
         row = first_row(

@@ -135,7 +135,7 @@ def test_backfill_date_window(sandbox: SandboxHandle, db_path: Path) -> None:
     )
     since, until = posted[len(posted) // 4], posted[len(posted) // 2]
     with duckdb.connect(str(db_path)) as con:
-        con.execute("DELETE FROM job_history")
+        con.execute("DELETE FROM job_history_closed")
         con.execute("DELETE FROM jobs")
     summary = run_backfill_flow(
         settings, BackfillSlice(since=since, until=until), show_progress=False

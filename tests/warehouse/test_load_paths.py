@@ -90,10 +90,12 @@ def _replay(
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     # run_id and recorded_at differ between any two warehouses (a uuid, the wall clock).
     return {
-        "jobs": con.sql("SELECT * FROM jobs ORDER BY job_id").pl(),
+        "jobs": con.sql(
+            "SELECT * EXCLUDE (version_run_id, version_recorded_at) FROM jobs ORDER BY job_id"
+        ).pl(),
         "job_history": con.sql(
             "SELECT * EXCLUDE (run_id, recorded_at) FROM job_history "
-            "ORDER BY job_id, valid_from, is_deleted"
+            "ORDER BY job_id, valid_from, valid_to NULLS LAST, is_deleted, row_hash"
         ).pl(),
     }
 

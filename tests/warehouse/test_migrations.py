@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -30,7 +31,13 @@ CONTRACT = {
     "rejected_records": "run_id job_id reason raw rejected_at",
     "fx_rates": "currency usd_per_unit as_of",
 }
-VIEWS = ("live_jobs", "salary_percentiles", "postings_per_day", "open_applications_per_job")
+VIEWS = (
+    "job_history",
+    "live_jobs",
+    "salary_percentiles",
+    "postings_per_day",
+    "open_applications_per_job",
+)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -112,6 +119,62 @@ def test_upgrade_from_schema_1_keeps_data_and_adds_the_rest(
         assert migrate(con) == 0
 
 
+def _apply_migrations_up_to(path: Path, version: int) -> None:
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    for migration in available_migrations():
+        if migration.version <= version:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)",
+                [migration.version, migration.name],
+            )
+    con.close()
+
+
+_HISTORY_ORDER = "ORDER BY job_id, valid_from, valid_to NULLS LAST"
+
+
+def test_upgrade_to_schema_3_keeps_every_history_version(tmp_path: Path) -> None:
+    """Schema 2 stored current versions in the job_history table; 3 keeps them in jobs."""
+    path = tmp_path / "v2.duckdb"
+    _apply_migrations_up_to(path, 2)
+    t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    con = duckdb.connect(str(path))
+    con.execute(
+        "INSERT INTO jobs (job_id, title, first_seen_at, last_seen_at, updated_at, version_at, "
+        "deleted_at, row_hash, raw_hash, raw) VALUES "
+        "('a', 'Second', $t0, $t1, $t1, $t1, NULL, 11, 0, '{}'), "
+        "('b', 'Gone', $t0, $t0, $t2, $t0, $t2, 22, 0, '{}')",
+        {"t0": T0, "t1": t1, "t2": t2},
+    )
+    con.execute(
+        "INSERT INTO job_history (job_id, valid_from, valid_to, change_source, is_deleted, title, "
+        "row_hash, run_id, recorded_at) VALUES "
+        "('a', $t0, $t1, 'sync', false, 'First', 10, 'r1', $t0), "
+        "('a', $t1, NULL, 'webhook', false, 'Second', 11, NULL, $t1), "
+        "('b', $t0, $t2, 'sync', false, 'Gone', 22, 'r1', $t0), "
+        "('b', $t2, NULL, 'reconcile', true, 'Gone', 22, 'r2', $t2)",
+        {"t0": T0, "t1": t1, "t2": t2},
+    )
+    # row_hash is left out: a file without a recorded hash probe gets its hashes recomputed.
+    query = f"SELECT * EXCLUDE (row_hash) FROM job_history {_HISTORY_ORDER}"
+    before = con.execute(query).fetchall()
+    con.close()
+
+    with open_warehouse(path) as con:
+        assert schema_version(con) == available_migrations()[-1].version
+        after = con.execute(query).fetchall()
+        assert after == before
+        assert con.execute(
+            "SELECT job_id, version_source, version_run_id FROM jobs ORDER BY job_id"
+        ).fetchall() == [("a", "webhook", None), ("b", "reconcile", "r2")]
+        assert con.execute("SELECT count(*) FROM job_history_closed").fetchall() == [(2,)]
+
+
 def test_a_file_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.duckdb"
     with open_warehouse(path) as con:
@@ -131,13 +194,27 @@ def test_a_changed_view_file_is_recreated_on_open(db_path: Path) -> None:
 def test_stored_hashes_are_recomputed_when_the_hash_function_changes(
     db_path: Path, make_jobs: JobsFactory
 ) -> None:
+    later = T0 + timedelta(hours=1)
     with open_warehouse(db_path) as con:
-        load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="sync")
+        load_jobs(con, make_jobs(["a"], title="First"), observed_at=T0, change_source="sync")
+        load_jobs(
+            con,
+            make_jobs(["a"], title="Second", version_at=later),
+            observed_at=later,
+            change_source="sync",
+        )
+        closed_hash = con.execute("SELECT row_hash FROM job_history_closed").fetchall()
         # Simulate a DuckDB release whose hash() differs from the one that wrote the rows.
         con.execute("UPDATE jobs SET row_hash = 1, raw_hash = 2")
-        con.execute("UPDATE job_history SET row_hash = 1")
+        con.execute("UPDATE job_history_closed SET row_hash = 1")
         con.execute("UPDATE schema_meta SET value = 'old-probe' WHERE key = 'hash_probe'")
     with open_warehouse(db_path) as con:
-        result = load_jobs(con, make_jobs(["a"]), observed_at=T0, change_source="sync")
+        assert con.execute("SELECT row_hash FROM job_history_closed").fetchall() == closed_hash
+        result = load_jobs(
+            con,
+            make_jobs(["a"], title="Second", version_at=later),
+            observed_at=later,
+            change_source="sync",
+        )
         assert result.unchanged == 1
-        assert con.execute("SELECT count(*) FROM job_history").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM job_history").fetchall() == [(2,)]
