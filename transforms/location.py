@@ -33,7 +33,7 @@ from typing import Final
 import polars as pl
 import pycountry
 
-from transforms._lookup import lookup
+from transforms._lookup import DistinctCache, lookup
 
 __all__ = ["LOCATION_COLUMNS", "normalize_location"]
 
@@ -376,7 +376,10 @@ def _locations(values: pl.Series) -> pl.DataFrame:
     )
 
 
+_PARSED: Final = DistinctCache(_locations, "location_raw")
+
+
 def normalize_location(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``LOCATION_COLUMNS`` from ``location_raw``; a null location gives nulls throughout."""
     distinct = frame.get_column("location_raw").unique().drop_nulls()
-    return frame.with_columns(lookup(frame, _locations(distinct), "location_raw").get_columns())
+    return frame.with_columns(lookup(frame, _PARSED.table(distinct), "location_raw").get_columns())

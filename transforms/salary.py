@@ -25,7 +25,7 @@ from typing import Final
 import polars as pl
 import pycountry
 
-from transforms._lookup import lookup
+from transforms._lookup import DistinctCache, lookup
 
 __all__ = ["ANNUAL_FACTORS", "SALARY_COLUMNS", "normalize_salary"]
 
@@ -135,6 +135,9 @@ def _amounts(texts: pl.Series) -> pl.DataFrame:
     )
 
 
+_PARSED_AMOUNTS: Final = DistinctCache(_amounts, "text")
+
+
 def _period(raw: pl.Expr) -> pl.Expr:
     key = raw.str.strip_chars().str.to_lowercase().str.replace(r"^(?:(?:per|a|an)\s+|/\s*)", "")
     return key.replace_strict(_PERIODS, default=None, return_dtype=pl.String)
@@ -168,7 +171,7 @@ def normalize_salary(frame: pl.DataFrame, fx_rates: pl.DataFrame) -> pl.DataFram
     amount_texts = pl.concat(
         [frame.get_column("salary_min_raw"), frame.get_column("salary_max_raw")]
     )
-    amounts = _amounts(amount_texts.unique().drop_nulls())
+    amounts = _PARSED_AMOUNTS.table(amount_texts.unique().drop_nulls())
     currencies = (
         frame.select(pl.col("salary_currency_raw").unique().drop_nulls())
         .with_columns(

@@ -138,20 +138,23 @@ def load_jobs(
     )
     try:
         with transaction(con):
+            temp_tables: tuple[str, ...] = ()
             if frame.height and not has_duplicates and not _any_stored(con, params):
                 # Every id is new: nothing to compare with, so no classification tables.
                 _insert_all_new(con, params)
                 outcome = pl.repeat("inserted", frame.height, eager=True).alias("outcome")
             else:
+                temp_tables = _TEMP_TABLES
                 _classify(con, params, has_duplicates=has_duplicates)
                 outcome = _outcomes(con, has_duplicates=has_duplicates)
                 _apply(con, params, frame)
             counts = {name: int((outcome == name).sum()) for name in OUTCOMES}
-            con.execute(
-                "INSERT INTO rejected_records "
-                "SELECT $run_id, job_id, reason, raw, current_timestamp FROM _lj_rejected",
-                {"run_id": run_id},
-            )
+            if rejected_frame.height:
+                con.execute(
+                    "INSERT INTO rejected_records "
+                    "SELECT $run_id, job_id, reason, raw, current_timestamp FROM _lj_rejected",
+                    {"run_id": run_id},
+                )
             if run_id is not None:
                 totals = dict(extra_counters)
                 for name in OUTCOMES:
@@ -159,7 +162,7 @@ def load_jobs(
                 _add_counters(con, run_id, totals)
             if state:
                 write_state(con, state)
-            for table in _TEMP_TABLES:
+            for table in temp_tables:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
         for release in releases:

@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+import transforms.location as location_module
+import transforms.salary as salary_module
 from transforms import jobs_frame, normalize_jobs
-from transforms._lookup import lookup
+from transforms._lookup import DistinctCache, lookup
 
 from .test_location import CASES as LOCATION_CASES
 from .test_salary import CASES as SALARY_CASES
@@ -155,3 +157,51 @@ def test_lookup_with_an_empty_table() -> None:
     frame = pl.DataFrame({"k": ["a", None]})
     table = pl.DataFrame({"k": [], "v": []}, schema={"k": pl.String, "v": pl.Float64})
     assert lookup(frame, table, "k")["v"].to_list() == [None, None]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(earlier=st.lists(_records, min_size=1, max_size=3), records=_records)
+def test_results_do_not_depend_on_what_earlier_batches_left_in_the_caches(
+    earlier: list[list[dict[str, Any]]], records: list[dict[str, Any]]
+) -> None:
+    """Parsed locations and amounts are kept across batches (``DistinctCache``), here with room
+    for only a few keys so that growing and starting over both happen; a cold cache is the
+    reference."""
+    small = {
+        "location": DistinctCache(location_module._locations, "location_raw", max_keys=8),
+        "salary": DistinctCache(salary_module._amounts, "text", max_keys=8),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(location_module, "_PARSED", small["location"])
+        patch.setattr(salary_module, "_PARSED_AMOUNTS", small["salary"])
+        # Half of the batch was seen before: its values are cached, the rest are new.
+        for batch in [*earlier, records[: len(records) // 2 + 1]]:
+            normalize_jobs(jobs_frame(batch), _FX_RATES)
+        warm = normalize_jobs(jobs_frame(records), _FX_RATES)
+        for cache in small.values():
+            cache.clear()
+        cold = normalize_jobs(jobs_frame(records), _FX_RATES)
+    assert_frame_equal(warm, cold)
+
+
+def test_the_cache_parses_each_value_once_and_starts_over_when_full() -> None:
+    parsed: list[list[str]] = []
+
+    def parse(values: pl.Series) -> pl.DataFrame:
+        parsed.append(sorted(values.to_list()))
+        return pl.DataFrame({"key": values, "upper": values.str.to_uppercase()})
+
+    cache = DistinctCache(parse, "key", max_keys=4)
+    first = cache.table(pl.Series(["a", "b"]))
+    second = cache.table(pl.Series(["b", "c"]))
+    assert parsed == [["a", "b"], ["c"]]
+    assert sorted(first["key"]) == ["a", "b"] and sorted(second["key"]) == ["a", "b", "c"]
+    assert cache.table(pl.Series(["a"])).height == 3 and len(parsed) == 2, "nothing new to parse"
+    full = cache.table(pl.Series(["d", "e", "a"]))
+    assert parsed[-1] == ["a", "d", "e"], "over max_keys: start over from the values at hand"
+    assert sorted(full["key"]) == ["a", "d", "e"]
+    assert lookup(pl.DataFrame({"key": ["e", None, "a"]}), full, "key")["upper"].to_list() == [
+        "E",
+        None,
+        "A",
+    ]
