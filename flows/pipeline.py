@@ -6,12 +6,13 @@ normalized (Polars) and loaded (DuckDB) in one transaction *together with* the r
 the checkpoint that covers it. So a crash at any moment leaves whole batches or nothing, and the
 next run resumes after the last committed page.
 
-A full batch is handed to one loader thread and the scan goes on fetching the next one meanwhile:
-Polars and DuckDB release the GIL, so the load overlaps the fetch instead of stalling it (the
+A full batch is prepared (parsed and normalized) on one thread and loaded on another while the
+scan goes on fetching the next one: Polars and DuckDB release the GIL, so preparing a batch
+overlaps loading the previous one, and both overlap the fetch instead of stalling it (the
 connector's read-ahead window is only a few pages). One loader thread and a hand-off that waits
 for the previous batch keep commits in page order, so checkpoints still only move forward over
-committed data. Memory is bounded by two batches (one loading, one filling) plus the read-ahead
-window, never by the dataset.
+committed data. Memory is bounded by two batches (one loading, one preparing or filling) plus the
+read-ahead window, never by the dataset.
 """
 
 from __future__ import annotations
@@ -146,8 +147,24 @@ class _Batch:
         self.last_page = page
 
 
+@dataclass
+class _Prepared:
+    """A batch turned into what its transaction writes (Polars work only, no warehouse)."""
+
+    batch: _Batch
+    frame: pl.DataFrame
+    seen: int
+    rejected: pl.DataFrame
+
+
 class _Batcher:
     """Accumulates pages; each full batch commits as one warehouse transaction on a loader thread.
+
+    A full batch is first prepared (parsed and normalized, Polars) on a thread of its own, so
+    that it overlaps the previous batch's load (DuckDB) instead of queueing behind it: the scan
+    would otherwise hold the finished batch idle while it waits for that load. On 2 cores this
+    took normalize + upsert of 1M jobs from ~212k to ~254k rows/s (bench transforms worker).
+    Memory stays at two batches: the one loading and the one preparing, or filling.
 
     Use as a context manager: leaving it waits for the batch in flight, so its commit (and
     checkpoint) lands before an error from the scan propagates and a rerun resumes after it.
@@ -167,6 +184,7 @@ class _Batcher:
         self._totals = totals
         self._requests_so_far = requests_so_far
         self._requests_committed = 0
+        self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobsphere-prepare")
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobsphere-load")
         self._in_flight: Future[None] | None = None
         self._filling = _Batch()
@@ -185,6 +203,7 @@ class _Batcher:
                     self._wait()
         finally:
             self._loader.shutdown(wait=True)
+            self._preparer.shutdown(wait=True)
 
     def add(self, page: Page) -> None:
         self._filling.add(page)
@@ -192,15 +211,19 @@ class _Batcher:
             self.flush()
 
     def flush(self) -> None:
-        """Hand the gathered pages to the loader (after the previous batch has committed)."""
+        """Start preparing the gathered pages, and hand them to the loader once the previous
+        batch has committed (commits stay in page order)."""
         batch, self._filling = self._filling, _Batch()
         if batch.last_page is None:
             return
         batch.requests_at_close = self._requests_so_far()
+        # Prefect's run context (and any other context variable) follows the work to the threads.
+        prepared = self._preparer.submit(contextvars.copy_context().run, self._prepare, batch)
         self._wait()
-        # Prefect's run context (and any other context variable) follows the work to the thread.
+        # In a one-item list the loader can take it out: its work item would otherwise keep the
+        # future, and with it the batch's frame, alive until after the commit freed the heap.
         context = contextvars.copy_context()
-        self._in_flight = self._loader.submit(context.run, self._commit, batch)
+        self._in_flight = self._loader.submit(context.run, self._commit, [prepared])
 
     def _wait(self) -> None:
         """Block until the batch in flight has committed; re-raise its error here."""
@@ -208,15 +231,30 @@ class _Batcher:
         if in_flight is not None:
             in_flight.result()
 
-    def _commit(self, batch: _Batch) -> None:
-        assert batch.last_page is not None and batch.observed_at is not None
-        observed_at = batch.observed_at
+    def _prepare(self, batch: _Batch) -> _Prepared:
+        assert batch.observed_at is not None
         frame = frame_from_ndjson(batch.chunks)
         batch.chunks.clear()
-        frame = with_version_at(normalize_jobs(frame, self._fx), observed_at)
+        frame = with_version_at(normalize_jobs(frame, self._fx), batch.observed_at)
         seen = frame.height
-        frame = _in_window(frame, self._plan.since, self._plan.until)
-        rejected = _rejected_frame(batch.rejected)
+        return _Prepared(
+            batch=batch,
+            frame=_in_window(frame, self._plan.since, self._plan.until),
+            seen=seen,
+            rejected=_rejected_frame(batch.rejected),
+        )
+
+    def _commit(self, handed: list[Future[_Prepared]]) -> None:
+        prepared = handed.pop().result()
+        batch, frame, seen, rejected = (
+            prepared.batch,
+            prepared.frame,
+            prepared.seen,
+            prepared.rejected,
+        )
+        del prepared
+        assert batch.last_page is not None and batch.observed_at is not None
+        observed_at = batch.observed_at
         counters = {
             "requests": batch.requests_at_close - self._requests_committed,
             "pages": batch.pages,

@@ -66,7 +66,7 @@ REJECTED_SCHEMA: Final[Mapping[str, pl.DataType]] = {
 OUTCOMES: Final = ("inserted", "updated", "unchanged", "stale")
 CLASSIFIED_COUNTERS: Final = ("jobs_inserted", "jobs_updated", "jobs_unchanged", "jobs_stale")
 _CHANGE_SOURCES: Final = ("sync", "webhook", "reconcile")
-_TEMP_TABLES: Final = ("_lj_batch", "_lj_cls", "_lj_new")
+_TEMP_TABLES: Final = ("_lj_batch", "_lj_cls", "_lj_old")
 # The input is scanned as up to this many Arrow slices, so inserts use every core
 # (``register_frame``); a slice never holds fewer rows than a row group, because a smaller append
 # goes through the WAL and the checkpoint costs more than the second thread saves.
@@ -483,60 +483,59 @@ def _write(
         )
     if not rewritten:
         return
-    # Refreshed rows have equal tracked values, so rewriting them with the input's is harmless
-    # and keeps this one path.
+    # The stored rows about to be replaced, read once (with their row ids) for the versions they
+    # close, the delete and the new rows; refreshed rows have equal tracked values, so
+    # rewriting them with the input's is harmless and keeps this one path.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _lj_new AS
-        SELECT i.job_id, {_tracked("i")}, i.source_updated_at, j.first_seen_at,
-               greatest(j.last_seen_at, $observed_at) AS last_seen_at,
-               greatest(j.last_scanned_at, $scanned_at) AS last_scanned_at,
-               CASE WHEN c.outcome = 'updated' THEN c.valid_from ELSE j.updated_at END
-                   AS updated_at,
-               greatest(j.version_at, c.version_at) AS version_at,
-               CASE WHEN c.outcome = 'updated' THEN NULL ELSE j.deleted_at END AS deleted_at,
-               c.row_hash, c.raw_hash, i.raw,
-               CASE WHEN c.outcome = 'updated' THEN $source ELSE j.version_source END
-                   AS version_source,
-               CASE WHEN c.outcome = 'updated' THEN $run_id ELSE j.version_run_id END
-                   AS version_run_id,
-               CASE WHEN c.outcome = 'updated' THEN current_timestamp
-                    ELSE j.version_recorded_at END AS version_recorded_at
-        FROM _lj_cls AS c
-        JOIN _lj_write AS i ON i._row = c._row
-        JOIN (SELECT * FROM jobs WHERE job_id BETWEEN $id_lo AND $id_hi) AS j
-            ON j.job_id = c.job_id
-        WHERE c.outcome = 'updated' OR c.refresh
-        """,
-        {**_new_version(params), **_id_range(params)},
-    )
-    if updated:
-        _close_versions(con, params)
-    con.execute(
-        """
-        DELETE FROM jobs
-        WHERE job_id BETWEEN $id_lo AND $id_hi AND job_id IN (SELECT job_id FROM _lj_new)
+        CREATE OR REPLACE TEMP TABLE _lj_old AS
+        SELECT j.rowid AS _rowid, j.job_id, {_tracked("j")}, j.source_updated_at,
+               j.first_seen_at, j.last_seen_at, j.last_scanned_at, j.updated_at, j.version_at,
+               j.deleted_at, j.row_hash, j.version_source, j.version_run_id,
+               j.version_recorded_at
+        FROM jobs AS j
+        WHERE j.job_id BETWEEN $id_lo AND $id_hi
+          AND j.job_id IN (SELECT job_id FROM _lj_cls WHERE outcome = 'updated' OR refresh)
         """,
         _id_range(params),
     )
-    con.execute(f"INSERT INTO jobs ({columns}) SELECT {columns} FROM _lj_new")
+    if updated:
+        _close_versions(con)
+    con.execute("DELETE FROM jobs WHERE rowid IN (SELECT _rowid FROM _lj_old)")
+    con.execute(
+        f"""
+        INSERT INTO jobs ({columns})
+        SELECT i.job_id, {_tracked("i")}, i.source_updated_at, j.first_seen_at,
+               greatest(j.last_seen_at, $observed_at), greatest(j.last_scanned_at, $scanned_at),
+               CASE WHEN c.outcome = 'updated' THEN c.valid_from ELSE j.updated_at END,
+               greatest(j.version_at, c.version_at),
+               CASE WHEN c.outcome = 'updated' THEN NULL ELSE j.deleted_at END,
+               c.row_hash, c.raw_hash, i.raw,
+               CASE WHEN c.outcome = 'updated' THEN $source ELSE j.version_source END,
+               CASE WHEN c.outcome = 'updated' THEN $run_id ELSE j.version_run_id END,
+               CASE WHEN c.outcome = 'updated' THEN current_timestamp
+                    ELSE j.version_recorded_at END
+        FROM _lj_cls AS c
+        JOIN _lj_write AS i ON i._row = c._row
+        JOIN _lj_old AS j ON j.job_id = c.job_id
+        WHERE c.outcome = 'updated' OR c.refresh
+        """,
+        _new_version(params),
+    )
 
 
-def _close_versions(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
-    """Move the current version of every updated job to ``job_history_closed``, ending where
-    the new one starts; it must run before the rewrite replaces the stored rows it reads."""
+def _close_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Move the current version of every updated job (in ``_lj_old``) to
+    ``job_history_closed``, ending where the new one starts."""
     con.execute(
         f"""
         INSERT INTO job_history_closed ({", ".join(_CLOSED_COLUMNS)})
         SELECT j.job_id, j.updated_at, c.valid_from, j.version_source, j.deleted_at IS NOT NULL,
                {_tracked("j")}, j.source_updated_at, j.row_hash, j.version_run_id,
                j.version_recorded_at
-        FROM _lj_cls AS c
-        JOIN (SELECT * FROM jobs WHERE job_id BETWEEN $id_lo AND $id_hi) AS j
-            ON j.job_id = c.job_id
+        FROM _lj_cls AS c JOIN _lj_old AS j ON j.job_id = c.job_id
         WHERE c.outcome = 'updated'
-        """,
-        _id_range(params),
+        """
     )
 
 

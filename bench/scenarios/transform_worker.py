@@ -3,9 +3,10 @@
 Runs in its own process (so earlier scenarios leave no memory behind) and prints one JSON line of
 rows/s samples. The records are the sandbox's own seeded jobs, built before any clock starts.
 Each step is timed the way the sync pipeline runs it (``flows/pipeline.py``): records -> raw
-frame, normalization, then per batch of ``--batch-rows`` normalize + ``with_version_at`` + open
-the warehouse + ``load_jobs`` in one transaction. The decoded records are dropped once the raw
-frames are built, as a sync drops each batch's records.
+frame, normalization, then per batch of ``--batch-rows`` normalize + ``with_version_at`` on one
+thread while the previous batch is loaded on another (open the warehouse + ``load_jobs`` in one
+transaction). The decoded records are dropped once the raw frames are built, as a sync drops
+each batch's records.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,18 +55,27 @@ def _load(
     """Normalize and upsert ``raw`` batch by batch; return the seconds it took."""
     with open_warehouse(db) as con:
         run_id = start_run(con, "full", {})
+
+    def prepare(offset: int) -> pl.DataFrame:
+        return with_version_at(normalize_jobs(raw.slice(offset, batch_rows), fx), observed)
+
     started = time.perf_counter()
-    for offset in range(0, raw.height, batch_rows):
-        frame = with_version_at(normalize_jobs(raw.slice(offset, batch_rows), fx), observed)
-        with open_warehouse(db) as con:
-            load_jobs(
-                con,
-                frame,
-                observed_at=observed,
-                change_source="sync",
-                run_id=run_id,
-                counters={"jobs_seen": frame.height},
-            )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as preparer:
+        preparing = preparer.submit(prepare, 0)
+        for offset in range(0, raw.height, batch_rows):
+            frame = preparing.result()
+            if offset + batch_rows < raw.height:
+                preparing = preparer.submit(prepare, offset + batch_rows)
+            with open_warehouse(db) as con:
+                load_jobs(
+                    con,
+                    frame,
+                    observed_at=observed,
+                    change_source="sync",
+                    run_id=run_id,
+                    counters={"jobs_seen": frame.height},
+                )
+            del frame
     return time.perf_counter() - started
 
 

@@ -1,9 +1,10 @@
-"""The pipeline loads each batch on a loader thread while the scan fetches the next one.
+"""The pipeline loads each batch on a loader thread while the scan fetches the next one, and
+prepares (parses and normalizes) a full batch on a thread of its own while the previous one loads.
 
-These tests pin what that must not change: commits land in page order, a failed load surfaces
-as the scan's error, a failed scan still lets the batch in flight commit (so a rerun resumes after
-it), and context variables (Prefect's run context) reach the loader thread. They synchronize on
-events, never on timing.
+These tests pin what that must not change: commits land in page order, a failed load or
+preparation surfaces as the scan's error, a failed scan still lets the batch in flight commit (so
+a rerun resumes after it), and context variables (Prefect's run context) reach both threads.
+They synchronize on events, never on timing.
 """
 
 from __future__ import annotations
@@ -192,3 +193,57 @@ def test_a_batch_is_observed_when_its_first_request_went_out(
     assert all(before <= moment <= datetime.now(UTC) for moment in fetched)
     # Pages 1-2 make the first batch, 3-4 the second: each is observed at its earliest request.
     assert observed[:2] == [min(fetched[0:2]), min(fetched[2:4])]
+
+
+def test_the_next_batch_is_prepared_while_the_previous_one_loads(
+    started: _Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_load, real_normalize = pipeline.load_jobs, pipeline.normalize_jobs
+    normalized: list[tuple[str, str]] = []
+    second_prepared = threading.Event()
+
+    def recording_normalize(frame: Any, fx: Any) -> Any:
+        normalized.append((threading.current_thread().name, _probe.get()))
+        result = real_normalize(frame, fx)
+        if len(normalized) == 2:
+            second_prepared.set()
+        return result
+
+    def first_load_waits(con: Any, frame: Any, **kwargs: Any) -> Any:
+        # Batch 1 commits only once batch 2 is normalized: with preparation queued behind the
+        # load instead, this would wait in vain.
+        if kwargs["state"]["checkpoint:test"]["next_page"] == 3:
+            assert second_prepared.wait(timeout=60), "batch 2 was not prepared during load 1"
+        return real_load(con, frame, **kwargs)
+
+    monkeypatch.setattr(pipeline, "normalize_jobs", recording_normalize)
+    monkeypatch.setattr(pipeline, "load_jobs", first_load_waits)
+    token = _probe.set("from-the-flow")
+    try:
+        with started.client() as client:
+            result = started.scan(client)
+    finally:
+        _probe.reset(token)
+    assert result.totals.jobs_inserted == 1_000
+    assert all(thread.startswith("jobsphere-prepare") for thread, _ in normalized)
+    assert {value for _, value in normalized} == {"from-the-flow"}
+
+
+def test_a_failed_preparation_is_the_scans_error(
+    started: _Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_normalize = pipeline.normalize_jobs
+    calls = 0
+
+    def failing_second(frame: Any, fx: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("cannot normalize batch 2")
+        return real_normalize(frame, fx)
+
+    monkeypatch.setattr(pipeline, "normalize_jobs", failing_second)
+    with started.client() as client, pytest.raises(RuntimeError, match="batch 2"):
+        started.scan(client)
+    assert started.checkpoint()["next_page"] == 3  # batch 1 only
+    assert started.jobs() == 200
