@@ -298,9 +298,11 @@ class _Batcher:
 
 # httpx leaves every response in a reference cycle (response <-> its bound stream), so a page's
 # body is freed only by the cyclic collector. With the first threshold raised, that would let
-# hundreds of response bodies pile up; a young-generation collection every few dozen pages frees
-# them while walking only the objects created since (imports are frozen out).
-_COLLECT_EVERY_PAGES = 32
+# hundreds of response bodies pile up; a young-generation collection every 128 pages frees them
+# while walking only the objects created since (imports are frozen out). 128 pages of bodies are a
+# few MB; collecting every 32 pages cost ~1 s of GIL time per 1M jobs (py-spy --gil) for no
+# measurable memory (1M sync at 0 ms: 18.8-19.7 s -> 17.6-17.7 s, peak RSS 447 -> 433 MiB).
+_COLLECT_EVERY_PAGES = 128
 
 
 @contextmanager
