@@ -127,15 +127,16 @@ def load_jobs(
     }
 
     has_duplicates = frame.height != frame["job_id"].n_unique()
-    releases = (
+    releases = [
         register_frame(
             con,
             "_lj_incoming",
             frame,
             parts=min(_SCAN_PARTS, max(1, frame.height // ROW_GROUP_SIZE)),
-        ),
-        register_frame(con, "_lj_rejected", rejected_frame),
-    )
+        )
+    ]
+    if rejected_frame.height:
+        releases.append(register_frame(con, "_lj_rejected", rejected_frame))
     try:
         with transaction(con):
             temp_tables: tuple[str, ...] = ()
@@ -143,12 +144,13 @@ def load_jobs(
                 # Every id is new: nothing to compare with, so no classification tables.
                 _insert_all_new(con, params)
                 outcome = pl.repeat("inserted", frame.height, eager=True).alias("outcome")
+                counts = {name: frame.height if name == "inserted" else 0 for name in OUTCOMES}
             else:
                 temp_tables = _TEMP_TABLES
                 _classify(con, params, has_duplicates=has_duplicates)
                 outcome = _outcomes(con, has_duplicates=has_duplicates)
                 _apply(con, params, frame)
-            counts = {name: int((outcome == name).sum()) for name in OUTCOMES}
+                counts = {name: int((outcome == name).sum()) for name in OUTCOMES}
             if rejected_frame.height:
                 con.execute(
                     "INSERT INTO rejected_records "
