@@ -252,7 +252,7 @@ class _Batcher:
             prepared.seen,
             prepared.rejected,
         )
-        del prepared
+        del prepared  # so that ``del frame`` below really frees it before the heap is trimmed
         assert batch.last_page is not None and batch.observed_at is not None
         observed_at = batch.observed_at
         counters = {

@@ -36,6 +36,7 @@ from warehouse._arrow import frame_of, register_frame
 from warehouse._sql import first_row
 from warehouse.connection import ROW_GROUP_SIZE
 from warehouse.hashing import TRACKED_COLUMNS, raw_hash_sql, row_hash_sql
+from warehouse.history import close_current_versions
 from warehouse.runs import RUN_COUNTERS
 from warehouse.state import write_state
 from warehouse.transaction import transaction
@@ -132,7 +133,7 @@ def load_jobs(
             con,
             "_lj_incoming",
             frame,
-            parts=min(_SCAN_PARTS, max(1, frame.height // ROW_GROUP_SIZE)),
+            parts=_scan_parts(frame.height),
         )
     ]
     if rejected_frame.height:
@@ -258,19 +259,6 @@ _JOB_COLUMNS: Final = (
     "version_source",
     "version_run_id",
     "version_recorded_at",
-)
-#: Every column of ``job_history_closed``; ``_close_versions`` produces them in this order.
-_CLOSED_COLUMNS: Final = (
-    "job_id",
-    "valid_from",
-    "valid_to",
-    "change_source",
-    "is_deleted",
-    *TRACKED_COLUMNS,
-    "source_updated_at",
-    "row_hash",
-    "run_id",
-    "recorded_at",
 )
 
 
@@ -453,12 +441,7 @@ def _register_written(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Ca
         con.sql("SELECT _row FROM _lj_cls WHERE outcome IN ('inserted', 'updated') OR refresh")
     )
     written = frame.filter(pl.col("_row").is_in(picked.get_column("_row").implode()))
-    return register_frame(
-        con,
-        "_lj_write",
-        written,
-        parts=min(_SCAN_PARTS, max(1, written.height // ROW_GROUP_SIZE)),
-    )
+    return register_frame(con, "_lj_write", written, parts=_scan_parts(written.height))
 
 
 def _write(
@@ -502,7 +485,11 @@ def _write(
         _id_range(params),
     )
     if updated:
-        _close_versions(con)
+        close_current_versions(
+            con,
+            "_lj_cls AS c JOIN _lj_old AS j ON j.job_id = c.job_id WHERE c.outcome = 'updated'",
+            "c.valid_from",
+        )
     con.execute("DELETE FROM jobs WHERE rowid IN (SELECT _rowid FROM _lj_old)")
     con.execute(
         f"""
@@ -526,21 +513,6 @@ def _write(
     )
 
 
-def _close_versions(con: duckdb.DuckDBPyConnection) -> None:
-    """Move the current version of every updated job (in ``_lj_old``) to
-    ``job_history_closed``, ending where the new one starts."""
-    con.execute(
-        f"""
-        INSERT INTO job_history_closed ({", ".join(_CLOSED_COLUMNS)})
-        SELECT j.job_id, j.updated_at, c.valid_from, j.version_source, j.deleted_at IS NOT NULL,
-               {_tracked("j")}, j.source_updated_at, j.row_hash, j.version_run_id,
-               j.version_recorded_at
-        FROM _lj_cls AS c JOIN _lj_old AS j ON j.job_id = c.job_id
-        WHERE c.outcome = 'updated'
-        """
-    )
-
-
 def _new_version(params: Mapping[str, Any]) -> dict[str, Any]:
     """What a job's row records about a version this batch writes (``job_history``'s view of
     it): when it was seen, which writer, which run. ``current_timestamp`` is its record time."""
@@ -550,6 +522,11 @@ def _new_version(params: Mapping[str, Any]) -> dict[str, Any]:
         "source": params["source"],
         "run_id": params["run_id"],
     }
+
+
+def _scan_parts(rows: int) -> int:
+    """How many Arrow slices to register ``rows`` input rows as (see ``_SCAN_PARTS``)."""
+    return min(_SCAN_PARTS, max(1, rows // ROW_GROUP_SIZE))
 
 
 def _id_range(params: Mapping[str, Any]) -> dict[str, Any]:

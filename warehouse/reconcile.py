@@ -13,7 +13,7 @@ from datetime import datetime
 import duckdb
 
 from warehouse._sql import first_row
-from warehouse.hashing import TRACKED_COLUMNS
+from warehouse.history import close_current_versions
 from warehouse.transaction import transaction
 
 __all__ = ["mark_vanished"]
@@ -29,11 +29,11 @@ def mark_vanished(
     """Mark live jobs unseen by the scan as deleted at ``observed_at``; return how many.
 
     Each deletion closes the current history version and adds a ``reconcile`` version with
-    ``is_deleted = true`` (the job's row itself, see ``sql/views/job_history.sql``); ``sync_runs.jobs_deleted`` of ``run_id`` grows by the same count.
+    ``is_deleted = true`` (the job's row itself, see ``warehouse.history``);
+    ``sync_runs.jobs_deleted`` of ``run_id`` grows by the same count.
     """
     if scan_started_at.tzinfo is None or observed_at.tzinfo is None:
         raise ValueError("scan_started_at and observed_at must be timezone-aware")
-    tracked = ", ".join(TRACKED_COLUMNS)
     with transaction(con):
         con.execute(
             """
@@ -48,17 +48,12 @@ def mark_vanished(
         row = first_row(con, "SELECT count(*) FROM _mv_gone")
         deleted = int(row[0]) if row else 0
         if deleted:
-            # The current version ends here (it moves to the closed versions); the job's row
-            # then carries the deletion version: same attributes, is_deleted, from reconcile.
-            con.execute(
-                f"""
-                INSERT INTO job_history_closed (job_id, valid_from, valid_to, change_source,
-                                                is_deleted, {tracked}, source_updated_at,
-                                                row_hash, run_id, recorded_at)
-                SELECT j.job_id, j.updated_at, $observed_at, j.version_source, false, {tracked},
-                       j.source_updated_at, j.row_hash, j.version_run_id, j.version_recorded_at
-                FROM jobs AS j JOIN _mv_gone AS g ON g.job_id = j.job_id
-                """,
+            # The current version ends here; the job's row then carries the deletion version
+            # (same attributes, is_deleted, from reconcile).
+            close_current_versions(
+                con,
+                "jobs AS j JOIN _mv_gone AS g ON g.job_id = j.job_id",
+                "$observed_at",
                 {"observed_at": observed_at},
             )
             con.execute(

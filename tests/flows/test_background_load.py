@@ -63,6 +63,16 @@ def started(sandbox: SandboxHandle, db_path: Path) -> _Run:
         return _Run(sandbox, settings, start_run(con, "full", {}), read_fx_rates(con))
 
 
+def _scan_in_flow_context(started: _Run) -> ScanResult:
+    """Scan with ``_probe`` set, as Prefect sets its run context around a flow's work."""
+    token = _probe.set("from-the-flow")
+    try:
+        with started.client() as client:
+            return started.scan(client)
+    finally:
+        _probe.reset(token)
+
+
 def test_batches_commit_in_page_order_with_context(
     started: _Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,12 +85,7 @@ def test_batches_commit_in_page_order_with_context(
         return real_load(con, frame, **kwargs)
 
     monkeypatch.setattr(pipeline, "load_jobs", recording_load)
-    token = _probe.set("from-the-flow")
-    try:
-        with started.client() as client:
-            result = started.scan(client)
-    finally:
-        _probe.reset(token)
+    result = _scan_in_flow_context(started)
 
     assert result.totals.jobs_inserted == 1_000
     # Pages 1-10 in batches of two pages; the completeness proof's re-read of page 1 may follow.
@@ -218,12 +223,7 @@ def test_the_next_batch_is_prepared_while_the_previous_one_loads(
 
     monkeypatch.setattr(pipeline, "normalize_jobs", recording_normalize)
     monkeypatch.setattr(pipeline, "load_jobs", first_load_waits)
-    token = _probe.set("from-the-flow")
-    try:
-        with started.client() as client:
-            result = started.scan(client)
-    finally:
-        _probe.reset(token)
+    result = _scan_in_flow_context(started)
     assert result.totals.jobs_inserted == 1_000
     assert all(thread.startswith("jobsphere-prepare") for thread, _ in normalized)
     assert {value for _, value in normalized} == {"from-the-flow"}
