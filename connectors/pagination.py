@@ -12,7 +12,8 @@ first page whose oldest record was posted before ``stop_before`` (or the end of 
 **Drift.** The listing can change while we page through it:
 
 * an insert ahead of the read position pushes jobs onto later pages: the next page repeats a job
-  already seen. Duplicates are dropped by id (a set of ids seen in this scan); harmless.
+  already seen. Duplicates are dropped by id (the ids seen in this scan, kept compactly by
+  :mod:`connectors.seen_ids`); harmless.
 * a deletion ahead of the read position pulls jobs onto earlier pages: the first job of the next
   page may slide onto a page already read, and would be missed. Reading pages out of order (the
   concurrent pass) makes inserts do the same in the other direction.
@@ -72,6 +73,7 @@ from typing import Any
 
 from connectors.coverage import Coverage, Key, Read
 from connectors.models import Meta, Page, split_records
+from connectors.seen_ids import SeenIds
 
 __all__ = ["FetchResult", "Fetcher", "ScanReport", "Scanner", "order_key", "time_key"]
 
@@ -199,7 +201,7 @@ class Scanner:
         self._max_rereads = max_rereads
         self._on_page = on_page
         self.coverage = Coverage()
-        self._seen: set[str] = set()
+        self._seen = SeenIds()
         self._rejected_seen: set[str] = set()
         self._pages_read: set[int] = set()
         self._lock = threading.Lock()
@@ -543,8 +545,8 @@ class Scanner:
         read = self._read(number, self.page_size, result, keys)
         reread = number in self._pages_read
         self._check_order(number, keys)
-        seen, add = self._seen, self._seen.add
-        fresh = [r for r in usable if (i := r["id"]) not in seen and not add(i)]
+        first_seen = self._seen.first_seen([r["id"] for r in usable])
+        fresh = [r for r, new in zip(usable, first_seen, strict=True) if new]
         if not (verifying or reread):
             self._duplicates += len(usable) - len(fresh)
         tracker = self._tracker

@@ -108,6 +108,10 @@ def open_warehouse(
         if not read_only:
             # Row order of loaded tables carries no meaning; not preserving it speeds up inserts.
             con.execute("SET preserve_insertion_order = false")
+            # An insert buffers this many finished row groups before writing them out (default 5);
+            # one at a time keeps a sync's peak memory bounded by one batch, not batch + buffer
+            # (1M-job sync with 50,000-row batches: 469 -> 442 MiB peak, same speed).
+            con.execute("SET write_buffer_row_group_count = 1")
             migrate(con)
         yield con
     finally:
