@@ -79,6 +79,8 @@ __all__ = ["FetchResult", "Fetcher", "ScanReport", "Scanner", "order_key", "time
 
 _log = logging.getLogger(__name__)
 
+_EXPECT_AT_MOST = 4_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
@@ -519,6 +521,10 @@ class Scanner:
             sent=result.sent,
             received=result.received,
         )
+        if self._first is None:
+            # Sized once for the listing instead of regrown as it fills; bounded, because a
+            # total is only the API's word (a bitmap costs 4 bytes per expected id).
+            self._seen.expect(min(read.total, _EXPECT_AT_MOST))
         if self._first is None or read.received < self._first.received:
             self._first = read
         if self._last is None or read.received > self._last.received:

@@ -73,3 +73,11 @@ def test_a_million_ids_stay_compact() -> None:
 def test_freeze_at_must_be_positive() -> None:
     with pytest.raises(ValueError, match="freeze_at"):
         SeenIds(freeze_at=0)
+
+
+def test_expecting_a_size_up_front_changes_no_answer() -> None:
+    grown, sized = SeenIds(freeze_at=3), SeenIds(freeze_at=3)
+    sized.expect(1_000)
+    pages = [[f"j{n % 17}", f"j{n}", f"j{n * 7 % 23}"] for n in range(60)]
+    assert [sized.first_seen(p) for p in pages] == [grown.first_seen(p) for p in pages]
+    assert sized._bits.size >= 1_000 * 4
