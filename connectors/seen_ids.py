@@ -54,12 +54,7 @@ class SeenIds:
     def __contains__(self, job_id: object) -> bool:
         if not isinstance(job_id, str):
             return False
-        if job_id in self._recent:
-            return True
-        hashed = _hash(job_id)
-        if not self._maybe_frozen(np.array([hashed], np.int64))[0]:
-            return False
-        return self._frozen_has(job_id, hashed)
+        return job_id in self._recent or bool(self._frozen_among([job_id], [True]))
 
     def first_seen(self, ids: Sequence[str]) -> list[bool]:
         """Mark ``ids`` as seen; True for each one that was not seen before (a repeat within
@@ -67,26 +62,32 @@ class SeenIds:
         recent, add = self._recent, self._recent.add
         flags = [i not in recent and not add(i) for i in ids]
         if self._frozen:
-            self._drop_frozen(ids, flags)
+            # New-looking ids already frozen were seen after all: unflag them and take them back
+            # out of the recent set.
+            for k in self._frozen_among(ids, flags):
+                flags[k] = False
+                recent.discard(ids[k])
         if len(recent) >= self._freeze_at:
             self._freeze()
         return flags
 
-    def _drop_frozen(self, ids: Sequence[str], flags: list[bool]) -> None:
-        """Unflag (and take back out of the recent set) the new-looking ids already frozen."""
+    def _frozen_among(self, ids: Sequence[str], asked: Sequence[bool]) -> list[int]:
+        """The positions ``k`` with ``asked[k]`` whose id is in the frozen part."""
+        if not self._frozen:
+            return []
         hashes = np.fromiter(map(_hash, ids), np.int64, len(ids))
-        maybe = self._maybe_frozen(hashes) & np.array(flags, dtype=bool)
+        maybe = self._maybe_frozen(hashes) & np.array(asked, dtype=bool)
         if not maybe.any():
-            return
+            return []
         candidates = np.flatnonzero(maybe)
         probe = hashes[candidates]
         positions = np.searchsorted(self._hashes, probe)
         found = self._hashes[np.minimum(positions, self._hashes.size - 1)] == probe
-        for j in np.flatnonzero(found).tolist():
-            k = int(candidates[j])
-            if self._frozen_has(ids[k], int(probe[j]), int(positions[j])):
-                flags[k] = False
-                self._recent.discard(ids[k])
+        return [
+            k
+            for j in np.flatnonzero(found).tolist()
+            if self._frozen_has(ids[k := int(candidates[j])], int(probe[j]), int(positions[j]))
+        ]
 
     def _maybe_frozen(self, hashes: np.ndarray) -> np.ndarray:
         """False where a hash is certainly not frozen (its bit is clear)."""
@@ -97,10 +98,9 @@ class SeenIds:
         slots = hashes & (self._bits.size * 8 - 1)
         np.bitwise_or.at(self._bits, slots >> 3, np.left_shift(1, slots & 7).astype(np.uint8))
 
-    def _frozen_has(self, job_id: str, hashed: int, position: int | None = None) -> bool:
+    def _frozen_has(self, job_id: str, hashed: int, position: int) -> bool:
+        """Whether a frozen id equal to ``job_id`` has ``hashed``, from its first ``position``."""
         hashes = self._hashes
-        if position is None:
-            position = int(np.searchsorted(hashes, hashed))
         while position < hashes.size and hashes[position] == hashed:
             where = int(self._where[position])
             chunk = bisect_right(self._starts, where) - 1
@@ -129,7 +129,7 @@ class SeenIds:
         order = np.argsort(hashes)
         hashes = hashes[order]
         where = (order + start).astype(np.uint32)
-        # Insertion keeps both columns sorted by hash in one pass; equal hashes stay in order.
+        # Insertion keeps both columns sorted by hash in one pass.
         at = np.searchsorted(self._hashes, hashes, side="right")
         self._hashes = np.insert(self._hashes, at, hashes)
         self._where = np.insert(self._where, at, where)
