@@ -69,8 +69,9 @@ CLASSIFIED_COUNTERS: Final = ("jobs_inserted", "jobs_updated", "jobs_unchanged",
 _CHANGE_SOURCES: Final = ("sync", "webhook", "reconcile")
 _TEMP_TABLES: Final = ("_lj_batch", "_lj_cls", "_lj_old")
 # The input is scanned as up to this many Arrow slices, so inserts use every core
-# (``register_frame``); a slice never holds fewer rows than a row group, because a smaller append
-# goes through the WAL and the checkpoint costs more than the second thread saves.
+# (``register_frame``, cut by ``slice_bounds`` so that their partial row groups do not merge); a
+# slice never holds fewer rows than a row group, because a smaller append goes through the WAL
+# and the checkpoint costs more than the second thread saves.
 _SCAN_PARTS: Final = max(1, min(os.cpu_count() or 1, 8))
 
 
@@ -134,6 +135,7 @@ def load_jobs(
             "_lj_incoming",
             frame,
             parts=_scan_parts(frame.height),
+            align=ROW_GROUP_SIZE,
         )
     ]
     if rejected_frame.height:
@@ -441,7 +443,9 @@ def _register_written(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Ca
         con.sql("SELECT _row FROM _lj_cls WHERE outcome IN ('inserted', 'updated') OR refresh")
     )
     written = frame.filter(pl.col("_row").is_in(picked.get_column("_row").implode()))
-    return register_frame(con, "_lj_write", written, parts=_scan_parts(written.height))
+    return register_frame(
+        con, "_lj_write", written, parts=_scan_parts(written.height), align=ROW_GROUP_SIZE
+    )
 
 
 def _write(
