@@ -7,6 +7,12 @@ frame, normalization, then per batch of ``--batch-rows`` normalize + ``with_vers
 thread while the previous batch is loaded on another (open the warehouse + ``load_jobs`` in one
 transaction). The decoded records are dropped once the raw frames are built, as a sync drops
 each batch's records.
+
+``resync_later`` is the ``--resyncs``-th re-sync in a row into the same warehouse, each changing
+a different 1% of the jobs: what a weekly full sync meets after some months. A rewritten job is
+deleted and re-inserted (``warehouse.load``), so the rows each re-sync replaces stay stored
+until the checkpoint's vacuum merges row groups, and the re-inserted rows' row groups span many
+batches' key ranges; later re-syncs read more than the first.
 """
 
 from __future__ import annotations
@@ -79,16 +85,39 @@ def _load(
     return time.perf_counter() - started
 
 
+def _changed_again(raw: pl.DataFrame, round_: int) -> pl.DataFrame:
+    """``raw`` with the title of another 1% of the jobs changed, in ``raw`` too; applied to the
+    previous round's frame, so exactly that 1% differs from what the warehouse holds (rounds
+    2 to 100 pick distinct residues, none of them the first re-sync's)."""
+    tag = f"(round {round_}) "
+    hit = (pl.int_range(pl.len()) % 100) == (round_ * 37) % 100
+    return raw.with_columns(
+        title=pl.when(hit).then(pl.lit(tag) + pl.col("title")).otherwise(pl.col("title")),
+        raw=pl.when(hit)
+        .then(pl.col("raw").str.replace('"title":"', '"title":"' + tag, literal=True))
+        .otherwise(pl.col("raw")),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS)
+    parser.add_argument("--resyncs", type=int, default=10, help="re-syncs in a row (>= 2)")
     args = parser.parse_args(argv)
 
     records = seeded_records(args.rows)
     changed_raw = jobs_frame(_changed(records, 0.01))
-    samples: dict[str, list[float]] = {"frame": [], "normalize": [], "load_empty": [], "resync": []}
+    if args.resyncs < 2:
+        parser.error("--resyncs must be at least 2")
+    samples: dict[str, list[float]] = {
+        "frame": [],
+        "normalize": [],
+        "load_empty": [],
+        "resync": [],
+        "resync_later": [],
+    }
     for _ in range(args.repeat):
         started = time.perf_counter()
         raw = jobs_frame(records)
@@ -112,6 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             samples["load_empty"].append(args.rows / seconds)
             seconds = _load(db, changed_raw, fx, args.batch_rows, first + timedelta(hours=1))
             samples["resync"].append(args.rows / seconds)
+            current = changed_raw
+            for round_ in range(2, args.resyncs + 1):
+                current = _changed_again(current, round_)
+                later = first + timedelta(hours=round_)
+                seconds = _load(db, current, fx, args.batch_rows, later)
+            del current
+            samples["resync_later"].append(args.rows / seconds)
             db.unlink(missing_ok=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
