@@ -88,7 +88,7 @@ def slice_bounds(rows: int, parts: int, align: int = 1) -> list[tuple[int, int]]
     edges = [0, *even, rows]
     tails = sum((end - start) % align for start, end in pairwise(edges))
     if tails <= align:
-        snapped = {min(rows, round(cut / align) * align) for cut in even}
+        snapped = {round(cut / align) * align for cut in even}
         edges = [0, *sorted(cut for cut in snapped if 0 < cut < rows), rows]
     return [(start, end - start) for start, end in pairwise(edges) if end > start]
 

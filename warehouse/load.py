@@ -129,15 +129,7 @@ def load_jobs(
     }
 
     has_duplicates = frame.height != frame["job_id"].n_unique()
-    releases = [
-        register_frame(
-            con,
-            "_lj_incoming",
-            frame,
-            parts=_scan_parts(frame.height),
-            align=ROW_GROUP_SIZE,
-        )
-    ]
+    releases = [_register_insert_source(con, "_lj_incoming", frame)]
     if rejected_frame.height:
         releases.append(register_frame(con, "_lj_rejected", rejected_frame))
     try:
@@ -443,9 +435,7 @@ def _register_written(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Ca
         con.sql("SELECT _row FROM _lj_cls WHERE outcome IN ('inserted', 'updated') OR refresh")
     )
     written = frame.filter(pl.col("_row").is_in(picked.get_column("_row").implode()))
-    return register_frame(
-        con, "_lj_write", written, parts=_scan_parts(written.height), align=ROW_GROUP_SIZE
-    )
+    return _register_insert_source(con, "_lj_write", written)
 
 
 def _write(
@@ -528,9 +518,13 @@ def _new_version(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _scan_parts(rows: int) -> int:
-    """How many Arrow slices to register ``rows`` input rows as (see ``_SCAN_PARTS``)."""
-    return min(_SCAN_PARTS, max(1, rows // ROW_GROUP_SIZE))
+def _register_insert_source(
+    con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame
+) -> Callable[[], None]:
+    """Register a frame that ``jobs`` is inserted from, sliced for a parallel insert (see
+    ``_SCAN_PARTS``) and cut at row-group multiples where that spares the checkpoint work."""
+    parts = min(_SCAN_PARTS, max(1, frame.height // ROW_GROUP_SIZE))
+    return register_frame(con, name, frame, parts=parts, align=ROW_GROUP_SIZE)
 
 
 def _id_range(params: Mapping[str, Any]) -> dict[str, Any]:
