@@ -3,7 +3,7 @@
 **The paginator.** :class:`Scanner` holds the scan's explicit state (reads so far, ids seen, the
 next page to ask for) and is driven by :meth:`Scanner.pages`. Pages are read with ``limit=100``.
 A full scan reads its first page, learns ``meta.total``, then fetches the remaining pages on a
-bounded thread pool (one shared ``httpx.Client``, so connections are reused) while yielding pages
+bounded thread pool (one shared connection pool, so connections are reused) while yielding pages
 strictly in ascending order: out-of-order arrivals wait in a window of ``4 x concurrency`` pages,
 so memory stays bounded however large the listing is. The client halves its concurrency when it
 sees 429s. Incremental scans (``stop_before``) read sequentially, newest first, and stop after the
