@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import httpx
 import pytest
@@ -57,6 +57,7 @@ class _Server:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.open: list[socket.socket] = []
+        self.serving: list[threading.Thread] = []
         self.hung_up = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -72,20 +73,33 @@ class _Server:
                 return
             self.connections += 1
             self.open.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self.serving.append(thread)
+            thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
-            while (request := _read_request(conn)) is not None:
-                self.requests.append(request)
-                if not self.handler(conn, request):
-                    break
+            try:
+                while (request := _read_request(conn)) is not None:
+                    self.requests.append(request)
+                    if not self.handler(conn, request):
+                        break
+            except OSError:
+                pass  # the client hung up mid-exchange, or close() shut the socket down
         self.hung_up.set()
 
     def close(self) -> None:
+        """Shut connections down (not close them under a thread still reading) and wait.
+
+        Closing a socket another thread is blocked on frees its descriptor; the reader then
+        fails with EBADF, or worse reads from whatever reused the number, after the test ended.
+        """
         self.listener.close()
         for conn in self.open:
-            conn.close()
+            with suppress(OSError):  # already closed by its serving thread
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread in self.serving:
+            thread.join(timeout=5)
 
 
 @contextmanager
