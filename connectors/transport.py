@@ -1,48 +1,109 @@
-"""An httpx transport that speaks HTTP/1.1 through the standard library's ``http.client``.
+"""An httpx transport that speaks HTTP/1.1 on plain sockets, parsed by ``httptools`` (llhttp, C).
 
 Why not ``httpx.HTTPTransport``: its protocol layer (httpcore and the pure-Python h11 state
-machine) costs ~350 us of CPU per 40 KB page against ~120 us for ``http.client``, whose status
-and body reading is mostly C. A full sync makes a request per 100 jobs and is CPU-bound on the
-client's two cores, so that difference was ~2.8 of the 10.9 CPU-seconds of a 1,000,000-job scan
-(11.2 s -> 8.6 s wall for the scan alone, 18.0 s -> 16.0-16.5 s for the whole sync; see the
-README's benchmark notes). Everything above the wire stays httpx: requests and responses are
-``httpx.Request``/``httpx.Response``, and every failure is raised as the httpx exception the
-default transport would raise, so :mod:`connectors.client` treats both transports alike and tests
-may still pass ``httpx.MockTransport``.
+machine) costs ~350 us of CPU per 40 KB page. ``http.client`` was the next step (217 us: its
+headers go through the ``email`` package in Python). Here a request is one ``sendall`` of the
+request line and headers joined once, and the response is fed to llhttp, which calls back once
+per header and per body piece: 134 us per page, syscalls included, most of it under the GIL that
+the scan, the 8 fetch threads and the batcher share. A full sync makes a request per 100 jobs and is
+CPU-bound on the client's two cores, so every microsecond per page is ~10 ms per 1M jobs.
+``httptools`` is the parser uvicorn runs on (already a pinned dependency of the sandbox and the
+webhook receiver); no HTTP parsing is written here, only the socket plumbing.
+
+Everything above the wire stays httpx: requests and responses are ``httpx.Request``/
+``httpx.Response``, and every failure is raised as the httpx exception the default transport
+would raise, so :mod:`connectors.client` treats both transports alike and tests may still pass
+``httpx.MockTransport``.
 
 What it does: one keep-alive pool of idle connections per origin (LIFO, at most
-``max_keepalive`` kept), a connection that the server has closed while idle is noticed before
-reuse (readable means EOF or junk) and replaced, the per-request ``timeout`` extension is
-honoured for connect, write and read, TLS uses ``httpx.create_ssl_context()`` (certifi roots and
-verification, as httpx), and environment proxies are ignored (the client never used them).
-The number of connections in use is bounded by the caller (the client's concurrency limiter).
+``max_keepalive`` kept); a connection is pooled only when llhttp says the response allows it
+(``Connection: close``, HTTP/1.0 and bodies delimited by EOF do not) and nothing followed the
+response; a connection that the server closed while idle is noticed before reuse (readable
+means EOF or junk) and replaced; the per-request ``timeout`` extension is honoured for connect,
+write and each read; TLS uses ``httpx.create_ssl_context()`` (certifi roots and verification,
+as httpx); chunked bodies arrive de-chunked; environment proxies are ignored (the client never
+used them). The number of connections in use is bounded by the caller (the client's
+concurrency limiter).
 """
 
 from __future__ import annotations
 
-import http.client
+import contextlib
 import select
 import socket
+import ssl
 import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
+import httptools
 import httpx
 
-__all__ = ["StdlibTransport"]
+__all__ = ["HttptoolsTransport"]
 
-_T = TypeVar("_T")
 _Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_RECV_BYTES = 256 * 1024
+_INCOMPLETE = "the server closed the connection without sending a complete response"
 
 
-class StdlibTransport(httpx.BaseTransport):
-    """HTTP/1.1 over ``http.client`` with connection reuse; see the module docstring."""
+class _Connection:
+    """One socket to one origin; ``reusable`` once a response ended cleanly with keep-alive."""
+
+    __slots__ = ("buffer", "host_header", "reusable", "sock")
+
+    def __init__(self, sock: socket.socket, host_header: str) -> None:
+        self.sock = sock
+        self.host_header = host_header
+        self.reusable = False
+        # Received into and handed to llhttp as slices; its callbacks copy what they keep, so
+        # one buffer serves every response on this connection (one thread at a time).
+        self.buffer = bytearray(_RECV_BYTES)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class _Response:
+    """llhttp's callbacks for one response: headers, body pieces, and whether it has ended."""
+
+    __slots__ = ("body", "complete", "delimited", "headers", "headers_done", "keep_alive", "parser")
+
+    def __init__(self) -> None:
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        self.keep_alive = False
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.complete = False
+        self.headers_done = False
+        # Whether the body's end is announced (length or chunked) rather than marked by EOF.
+        self.delimited = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+        lowered = name.lower()
+        if lowered == b"content-length" or lowered == b"transfer-encoding":
+            self.delimited = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        # Asked now: once ``feed_data`` returns, llhttp has reset for the next message.
+        self.keep_alive = self.parser is not None and self.parser.should_keep_alive()
+        self.complete = True
+
+
+class HttptoolsTransport(httpx.BaseTransport):
+    """HTTP/1.1 over sockets with llhttp parsing and connection reuse; see the module docstring."""
 
     def __init__(self, *, max_keepalive: int = 10, ssl_context: Any = None) -> None:
         self._max_keepalive = max(0, max_keepalive)
         self._ssl_context = ssl_context
-        self._idle: dict[_Origin, list[http.client.HTTPConnection]] = {}
+        self._idle: dict[_Origin, list[_Connection]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -54,7 +115,7 @@ class StdlibTransport(httpx.BaseTransport):
         timeout = request.extensions.get("timeout", {})
         connection = self._checkout(origin, timeout.get("connect"))
         try:
-            status, headers, body = self._exchange(connection, request, timeout)
+            status, headers, body = _exchange(connection, request, timeout)
         except BaseException:
             connection.close()
             raise
@@ -75,41 +136,38 @@ class StdlibTransport(httpx.BaseTransport):
                 connection.close()
 
     # ------------------------------------------------------------------ pool
-    def _checkout(
-        self, origin: _Origin, connect_timeout: float | None
-    ) -> http.client.HTTPConnection:
+    def _checkout(self, origin: _Origin, connect_timeout: float | None) -> _Connection:
         with self._lock:
             idle = self._idle.get(origin, [])
             while idle:
                 connection = idle.pop()
-                if _still_open(connection):
+                if _still_open(connection.sock):
                     return connection
                 connection.close()
         scheme, host, port = origin
-        if scheme == "https":
-            if self._ssl_context is None:
-                self._ssl_context = httpx.create_ssl_context()
-            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=connect_timeout, context=self._ssl_context
-            )
-        else:
-            connection = http.client.HTTPConnection(host, port, timeout=connect_timeout)
         try:
-            connection.connect()
+            sock = socket.create_connection((host, port), timeout=connect_timeout)
         except TimeoutError as exc:
-            connection.close()
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
         except OSError as exc:
-            connection.close()
             raise httpx.ConnectError(f"could not connect to {host}:{port}: {exc}") from exc
-        assert connection.sock is not None
-        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == "https":
+                if self._ssl_context is None:
+                    self._ssl_context = httpx.create_ssl_context()
+                sock = self._ssl_context.wrap_socket(sock, server_hostname=host)
+        except TimeoutError as exc:
+            sock.close()
+            raise httpx.ConnectTimeout(f"TLS handshake with {host}:{port} timed out") from exc
+        except (OSError, ssl.SSLError) as exc:
+            sock.close()
+            raise httpx.ConnectError(f"TLS handshake with {host}:{port} failed: {exc}") from exc
+        default_port = _DEFAULT_PORTS[scheme]
+        return _Connection(sock, host if port == default_port else f"{host}:{port}")
 
-    def _checkin(self, origin: _Origin, connection: http.client.HTTPConnection) -> None:
-        # ``http.client`` drops the socket itself after ``Connection: close`` or an
-        # HTTP/1.0 response, so a connection without one is not reusable.
-        if connection.sock is not None:
+    def _checkin(self, origin: _Origin, connection: _Connection) -> None:
+        if connection.reusable:
             with self._lock:
                 idle = self._idle.setdefault(origin, [])
                 if not self._closed and len(idle) < self._max_keepalive:
@@ -117,64 +175,75 @@ class StdlibTransport(httpx.BaseTransport):
                     return
         connection.close()
 
-    # -------------------------------------------------------------- exchange
-    def _exchange(
-        self,
-        connection: http.client.HTTPConnection,
-        request: httpx.Request,
-        timeout: dict[str, Any],
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        sock = connection.sock
-        assert sock is not None
-        content = request.read()
 
-        def send() -> None:
-            connection.putrequest(
-                request.method,
-                request.url.raw_path.decode("ascii"),
-                skip_host=True,
-                skip_accept_encoding=True,
-            )
-            for name, value in request.headers.raw:
-                connection.putheader(name, value)
-            connection.endheaders(content or None)
-
-        sock.settimeout(timeout.get("write"))
-        _translated(send, httpx.WriteTimeout, httpx.WriteError)
-        sock.settimeout(timeout.get("read"))
-
-        def receive() -> tuple[int, list[tuple[str, str]], bytes]:
-            response = connection.getresponse()
-            body = response.read()
-            return response.status, response.getheaders(), body
-
-        return _translated(receive, httpx.ReadTimeout, httpx.ReadError)
+def _request_bytes(request: httpx.Request, connection: _Connection, content: bytes) -> bytes:
+    """The request line and headers (the request's own, Host first) and the body, as one write."""
+    lines = [f"{request.method} {request.url.raw_path.decode('ascii')} HTTP/1.1"]
+    if "host" not in request.headers:
+        lines.append(f"Host: {connection.host_header}")
+    for name, value in request.headers.raw:
+        lines.append(f"{name.decode('latin-1')}: {value.decode('latin-1')}")
+    if content and "content-length" not in request.headers:
+        lines.append(f"Content-Length: {len(content)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content
 
 
-def _translated(
-    step: Callable[[], _T],
-    on_timeout: type[httpx.TimeoutException],
-    on_error: type[httpx.NetworkError],
-) -> _T:
-    """Run one side of the exchange, raising what ``httpx.HTTPTransport`` would raise."""
-    try:
-        return step()
-    except TimeoutError as exc:
-        raise on_timeout("timed out") from exc
-    except (http.client.RemoteDisconnected, http.client.IncompleteRead) as exc:
-        raise httpx.RemoteProtocolError(
-            "the server closed the connection without sending a complete response"
-        ) from exc
-    except http.client.HTTPException as exc:
-        raise httpx.RemoteProtocolError(f"malformed HTTP response ({type(exc).__name__})") from exc
-    except OSError as exc:
-        raise on_error(str(exc) or type(exc).__name__) from exc
-
-
-def _still_open(connection: http.client.HTTPConnection) -> bool:
-    """An idle keep-alive connection has nothing to read; readable means closed (or junk)."""
+def _exchange(
+    connection: _Connection, request: httpx.Request, timeout: dict[str, Any]
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     sock = connection.sock
-    if sock is None:
+    connection.reusable = False
+    payload = _request_bytes(request, connection, request.read())
+    try:
+        sock.settimeout(timeout.get("write"))
+        sock.sendall(payload)
+    except TimeoutError as exc:
+        raise httpx.WriteTimeout("timed out") from exc
+    except OSError as exc:
+        raise httpx.WriteError(str(exc) or type(exc).__name__) from exc
+
+    response = _Response()
+    try:
+        _receive(connection, response, timeout.get("read"))
+        status = response.parser.get_status_code()
+    finally:
+        response.parser = None  # the parser holds the response: no cycle left for the GC
+    body = response.body[0] if len(response.body) == 1 else b"".join(response.body)
+    return status, response.headers, body
+
+
+def _receive(connection: _Connection, response: _Response, read_timeout: float | None) -> None:
+    """Read one response into ``response``; mark the connection reusable if it allows."""
+    sock, buffer, parser = connection.sock, connection.buffer, response.parser
+    assert parser is not None
+    clean = True
+    with memoryview(buffer) as view:
+        try:
+            sock.settimeout(read_timeout)
+            while not response.complete:
+                received = sock.recv_into(buffer)
+                if not received:
+                    if response.headers_done and not response.delimited:
+                        clean = False  # a body delimited by the end of the connection: it ended
+                        break
+                    raise httpx.RemoteProtocolError(_INCOMPLETE)
+                try:
+                    parser.feed_data(view[:received])
+                except httptools.HttpParserError as exc:
+                    if not response.complete:
+                        raise httpx.RemoteProtocolError(f"malformed HTTP response ({exc})") from exc
+                    clean = False  # junk after a whole response: keep it, drop the connection
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout("timed out") from exc
+        except OSError as exc:
+            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+    # Anything that arrives later while the connection is idle is caught by ``_still_open``.
+    connection.reusable = clean and response.keep_alive
+
+
+def _still_open(sock: socket.socket) -> bool:
+    """An idle keep-alive connection has nothing to read; readable means closed (or junk)."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return False
     try:
         readable, _, _ = select.select([sock], [], [], 0)

@@ -1,4 +1,4 @@
-"""StdlibTransport against real loopback sockets: reuse, stale connections, faults, timeouts.
+"""HttptoolsTransport against real loopback sockets: reuse, stale connections, faults, timeouts.
 
 A scripted raw-socket server (not the sandbox) so each test controls exactly what the wire does:
 how many connections were opened, a response cut short, a connection closed while idle.
@@ -17,7 +17,7 @@ import pytest
 from connectors import Client
 from connectors.errors import NetworkError, RetryExhaustedError
 from connectors.retry import RetryPolicy
-from connectors.transport import StdlibTransport
+from connectors.transport import HttptoolsTransport
 
 Handler = Callable[[socket.socket, bytes], bool]
 """Gets the connection and one request's bytes; returns False to close the connection."""
@@ -116,7 +116,7 @@ def _ok(conn: socket.socket, request: bytes) -> bool:
     return True
 
 
-def _get(transport: StdlibTransport, url: str, **timeout: float) -> httpx.Response:
+def _get(transport: HttptoolsTransport, url: str, **timeout: float) -> httpx.Response:
     request = httpx.Request("GET", url, extensions={"timeout": {**_TIMEOUT, **timeout}})
     response = transport.handle_request(request)
     response.read()
@@ -125,7 +125,7 @@ def _get(transport: StdlibTransport, url: str, **timeout: float) -> httpx.Respon
 
 def test_keep_alive_reuses_one_connection() -> None:
     with _serving(_ok) as server:
-        transport = StdlibTransport(max_keepalive=2)
+        transport = HttptoolsTransport(max_keepalive=2)
         for page in range(5):
             response = _get(transport, f"{server.url}/v2/jobs?page={page}&limit=100")
             assert response.status_code == 200
@@ -138,7 +138,7 @@ def test_keep_alive_reuses_one_connection() -> None:
 
 def test_request_line_headers_and_body_arrive_intact() -> None:
     with _serving(_ok) as server:
-        transport = StdlibTransport()
+        transport = HttptoolsTransport()
         request = httpx.Request(
             "POST",
             f"{server.url}/v2/jobs/a%20b?q=x%26y",
@@ -166,7 +166,7 @@ def test_connection_closed_while_idle_is_replaced_before_reuse() -> None:
         return False  # keep-alive promised, but the server hangs up right after
 
     with _serving(once) as server:
-        transport = StdlibTransport()
+        transport = HttptoolsTransport()
         first = _get(transport, server.url + "/a")
         assert server.hung_up.wait(5)  # the server's FIN has been sent before we reuse
         second = _get(transport, server.url + "/b")
@@ -181,16 +181,70 @@ def test_connection_close_response_is_not_pooled() -> None:
         return False
 
     with _serving(closing) as server:
-        transport = StdlibTransport()
+        transport = HttptoolsTransport()
         for _ in range(3):
             assert _get(transport, server.url + "/").status_code == 200
         transport.close()
     assert server.connections == 3
 
 
+def test_chunked_body_arrives_dechunked_and_the_connection_is_reused() -> None:
+    def chunked(conn: socket.socket, request: bytes) -> bool:
+        conn.sendall(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n')
+        conn.sendall(b"2\r\n1}\r\n0\r\n\r\n")
+        return True
+
+    with _serving(chunked) as server:
+        transport = HttptoolsTransport()
+        bodies = [_get(transport, server.url + "/").content for _ in range(2)]
+        transport.close()
+    assert bodies == [b'{"a":1}', b'{"a":1}']
+    assert server.connections == 1
+
+
+def test_body_ended_by_the_server_closing_is_whole_and_not_pooled() -> None:
+    def until_eof(conn: socket.socket, request: bytes) -> bool:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+        conn.sendall(b'{"data":[],' + b'"meta":{}}')
+        conn.shutdown(socket.SHUT_WR)
+        return False
+
+    with _serving(until_eof) as server:
+        transport = HttptoolsTransport()
+        bodies = [_get(transport, server.url + "/").content for _ in range(2)]
+        transport.close()
+    assert bodies == [b'{"data":[],"meta":{}}'] * 2
+    assert server.connections == 2
+
+
+def test_junk_after_a_whole_response_keeps_the_response_and_drops_the_connection() -> None:
+    def trailing(conn: socket.socket, request: bytes) -> bool:
+        conn.sendall(_response(b"{}") + b"\x00garbage\r\n")
+        return True
+
+    with _serving(trailing) as server:
+        transport = HttptoolsTransport()
+        responses = [_get(transport, server.url + "/") for _ in range(2)]
+        transport.close()
+    assert [r.content for r in responses] == [b"{}", b"{}"]
+    assert server.connections == 2
+
+
+def test_malformed_status_line_is_a_remote_protocol_error() -> None:
+    def garbage(conn: socket.socket, request: bytes) -> bool:
+        conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        return False
+
+    with _serving(garbage) as server:
+        transport = HttptoolsTransport()
+        with pytest.raises(httpx.RemoteProtocolError, match="malformed"):
+            _get(transport, server.url + "/")
+        transport.close()
+
+
 def test_dropped_connection_is_a_remote_protocol_error() -> None:
     with _serving(lambda conn, request: False) as server:
-        transport = StdlibTransport()
+        transport = HttptoolsTransport()
         with pytest.raises(httpx.RemoteProtocolError):
             _get(transport, server.url + "/")
         transport.close()
@@ -202,7 +256,7 @@ def test_body_cut_short_is_a_remote_protocol_error() -> None:
         return False
 
     with _serving(truncating) as server:
-        transport = StdlibTransport()
+        transport = HttptoolsTransport()
         with pytest.raises(httpx.RemoteProtocolError):
             _get(transport, server.url + "/")
         transport.close()
@@ -217,7 +271,7 @@ def test_silent_server_is_a_read_timeout_and_the_connection_is_not_reused() -> N
         return True
 
     with _serving(silent_then_ok) as server:
-        transport = StdlibTransport()
+        transport = HttptoolsTransport()
         with pytest.raises(httpx.ReadTimeout):
             _get(transport, server.url + "/", read=0.2)
         assert _get(transport, server.url + "/").status_code == 200
@@ -229,7 +283,7 @@ def test_nothing_listening_is_a_connect_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    transport = StdlibTransport()
+    transport = HttptoolsTransport()
     with pytest.raises(httpx.ConnectError):
         _get(transport, f"http://127.0.0.1:{port}/")
 
@@ -243,7 +297,7 @@ def test_https_speaks_tls_and_a_plain_http_peer_fails_the_handshake() -> None:
             conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 
     threading.Thread(target=plain_http_peer, daemon=True).start()
-    transport = StdlibTransport()
+    transport = HttptoolsTransport()
     try:
         with pytest.raises(httpx.ConnectError):
             _get(transport, f"https://127.0.0.1:{listener.getsockname()[1]}/")
@@ -254,7 +308,7 @@ def test_https_speaks_tls_and_a_plain_http_peer_fails_the_handshake() -> None:
 
 def test_unknown_scheme_is_rejected() -> None:
     with pytest.raises(httpx.UnsupportedProtocol):
-        _get(StdlibTransport(), "ftp://127.0.0.1/")
+        _get(HttptoolsTransport(), "ftp://127.0.0.1/")
 
 
 def test_client_reports_a_connect_error_as_not_sent() -> None:
