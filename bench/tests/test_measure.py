@@ -24,6 +24,26 @@ def test_peak_rss_includes_children() -> None:
     assert result.wall_s > 0 and result.cpu_s > 0
 
 
+_BOTH_HOLD_MEMORY = (
+    "import subprocess, sys\n"
+    "mine = bytearray(120 * 2**20); mine[::4096] = b'x' * len(mine[::4096])\n"
+    "code = ('import time; b = bytearray(120 * 2**20); '\n"
+    "        'b[::4096] = b\"x\" * len(b[::4096]); time.sleep(1.5)')\n"
+    "subprocess.run([sys.executable, '-c', code], check=True)\n"
+)
+
+
+def test_peak_rss_sums_a_tree_that_grows_after_the_start() -> None:
+    """Parent and child holding 120 MiB each at once: only the summed tree shows 240 MiB.
+
+    The child starts after the first sample, so this also pins that the sampler finds the
+    tree's members again while the run goes on (it walks /proc only every half second).
+    """
+    result = measure([sys.executable, "-c", _BOTH_HOLD_MEMORY])
+    assert result.exit_code == 0
+    assert result.peak_rss_bytes >= 235 * 2**20
+
+
 def test_each_run_is_measured_alone() -> None:
     """A small run after a big one reports its own, small peak (no RUSAGE_CHILDREN carry-over).
 
