@@ -1,16 +1,16 @@
 """The ids a scan has already yielded: an exact set in about 30 bytes per id instead of ~95.
 
 A scan must remember every id it handed on, both to drop the repeats that drift produces and to
-count distinct records for its completeness proof (:mod:`connectors.pagination`). A Python
-``set`` of the id strings costs ~62 bytes per string object plus ~32 per slot: 94 MiB at a
-million jobs, which made a full sync's memory grow with the listing instead of staying bounded
-by the batch. Here the newest ids live in a small ``set`` and older ones are frozen, every
-``freeze_at`` ids, into columns: one sorted array of 64-bit hashes, the position of each hash's
-id, and the ids themselves concatenated into one string per frozen chunk. A bitmap of the frozen
-hashes (32 bits per id, so ~3% false positives) rules most ids out with a few vectorized
-operations per page; only the rest are looked up with ``searchsorted``, and a hash match is
-confirmed against the stored text, so a collision can never drop a job. Per million ids this
-costs ~0.6 s of CPU, against ~0.2 s for the plain set (a binary search for every id: 1.0 s).
+count distinct records for its completeness proof (:mod:`connectors.pagination`). A Python ``set``
+of the id strings costs ~62 bytes per string object plus ~32 per slot: 94 MiB at a million jobs,
+which made a full sync's memory grow with the listing instead of staying bounded by the batch. Here
+the newest ids live in a small insertion-ordered ``dict`` and older ones are frozen, every
+``freeze_at`` ids, into columns: one sorted array of 64-bit hashes, the position of each hash's id,
+and the ids themselves concatenated into one string per frozen chunk. A bitmap of the frozen hashes
+(32 bits per id, so ~3% false positives) rules most ids out with a few vectorized operations per
+page; only the rest are looked up with ``searchsorted``, and a hash match is confirmed against the
+stored text, so a collision can never drop a job. Per million ids this costs ~0.6 s of CPU, against
+~0.2 s for the plain set (a binary search for every id: 1.0 s).
 
 Python's ``hash`` of a ``str`` is SipHash, salted per process and cached on the string, which is
 all this needs: the hashes never leave the process.
@@ -39,7 +39,10 @@ class SeenIds:
         if freeze_at < 1:
             raise ValueError("freeze_at must be at least 1")
         self._freeze_at = freeze_at
-        self._recent: set[str] = set()
+        # A dict used as an insertion-ordered set: freezing reads the ids in the order they were
+        # decoded, which is roughly their order in memory. In a set's (hash) order every id is a
+        # cache miss: ``len`` and ``hash`` over 65,536 ids took 8.6 instead of 1.4 ms.
+        self._recent: dict[str, None] = {}
         self._hashes = np.empty(0, np.int64)  # sorted
         self._where = np.empty(0, np.uint32)  # global position of each hash's id
         self._texts: list[str] = []  # per frozen chunk: its ids, concatenated
@@ -59,14 +62,14 @@ class SeenIds:
     def first_seen(self, ids: Sequence[str]) -> list[bool]:
         """Mark ``ids`` as seen; True for each one that was not seen before (a repeat within
         ``ids`` counts as seen from its second occurrence on)."""
-        recent, add = self._recent, self._recent.add
+        recent, add = self._recent, self._recent.setdefault  # setdefault(i) returns None
         flags = [i not in recent and not add(i) for i in ids]
         if self._frozen:
             # New-looking ids already frozen were seen after all: unflag them and take them back
             # out of the recent set.
             for k in self._frozen_among(ids, flags):
                 flags[k] = False
-                recent.discard(ids[k])
+                recent.pop(ids[k], None)
         if len(recent) >= self._freeze_at:
             self._freeze()
         return flags
@@ -113,7 +116,7 @@ class SeenIds:
 
     def _freeze(self) -> None:
         ids = list(self._recent)
-        self._recent = set()
+        self._recent = {}
         lengths = np.fromiter(map(len, ids), np.int64, len(ids))
         total = int(lengths.sum())
         offsets = np.zeros(len(ids) + 1, np.int32 if total < 2**31 else np.int64)
