@@ -19,15 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = [
-    "MeasureError",
-    "Measurement",
-    "describe",
-    "measure",
-    "rss_bytes",
-    "tree_pids",
-    "tree_rss_bytes",
-]
+__all__ = ["MeasureError", "Measurement", "describe", "measure"]
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _SAMPLE_INTERVAL_S = 0.02
@@ -77,7 +69,7 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
-def tree_pids(root: int) -> list[int]:
+def _tree_pids(root: int) -> list[int]:
     """``root`` and all its descendants right now."""
     children = _children_map()
     found: list[int] = []
@@ -89,7 +81,7 @@ def tree_pids(root: int) -> list[int]:
     return found
 
 
-def rss_bytes(pids: Sequence[int]) -> int:
+def _rss_bytes(pids: Sequence[int]) -> int:
     """Summed resident memory of ``pids`` (those that are gone count 0)."""
     total = 0
     for pid in pids:
@@ -99,11 +91,6 @@ def rss_bytes(pids: Sequence[int]) -> int:
             continue
         total += resident_pages * _PAGE_SIZE
     return total
-
-
-def tree_rss_bytes(root: int) -> int:
-    """Resident memory of ``root`` and all its descendants right now (0 once it is gone)."""
-    return rss_bytes(tree_pids(root))
 
 
 class _TreeSampler(threading.Thread):
@@ -127,8 +114,8 @@ class _TreeSampler(threading.Thread):
         sample = 0
         while not self._stop_event.is_set():
             if sample % _TREE_EVERY == 0:
-                members = tree_pids(self._pid)
-            self.peak = max(self.peak, rss_bytes(members))
+                members = _tree_pids(self._pid)
+            self.peak = max(self.peak, _rss_bytes(members))
             sample += 1
             self._stop_event.wait(_SAMPLE_INTERVAL_S)
 

@@ -49,11 +49,10 @@ _INCOMPLETE = "the server closed the connection without sending a complete respo
 class _Connection:
     """One socket to one origin; ``reusable`` once a response ended cleanly with keep-alive."""
 
-    __slots__ = ("buffer", "host_header", "reusable", "sock")
+    __slots__ = ("buffer", "reusable", "sock")
 
-    def __init__(self, sock: socket.socket, host_header: str) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.host_header = host_header
         self.reusable = False
         # Received into and handed to llhttp as slices; its callbacks copy what they keep, so
         # one buffer serves every response on this connection (one thread at a time).
@@ -163,8 +162,7 @@ class HttptoolsTransport(httpx.BaseTransport):
         except (OSError, ssl.SSLError) as exc:
             sock.close()
             raise httpx.ConnectError(f"TLS handshake with {host}:{port} failed: {exc}") from exc
-        default_port = _DEFAULT_PORTS[scheme]
-        return _Connection(sock, host if port == default_port else f"{host}:{port}")
+        return _Connection(sock)
 
     def _checkin(self, origin: _Origin, connection: _Connection) -> None:
         if connection.reusable:
@@ -176,11 +174,12 @@ class HttptoolsTransport(httpx.BaseTransport):
         connection.close()
 
 
-def _request_bytes(request: httpx.Request, connection: _Connection, content: bytes) -> bytes:
-    """The request line and headers (the request's own, Host first) and the body, as one write."""
+def _request_bytes(request: httpx.Request, content: bytes) -> bytes:
+    """The request line, the request's headers (Host from its URL if it has none) and the body,
+    as one write."""
     lines = [f"{request.method} {request.url.raw_path.decode('ascii')} HTTP/1.1"]
     if "host" not in request.headers:
-        lines.append(f"Host: {connection.host_header}")
+        lines.append(f"Host: {request.url.netloc.decode('ascii')}")
     for name, value in request.headers.raw:
         lines.append(f"{name.decode('latin-1')}: {value.decode('latin-1')}")
     if content and "content-length" not in request.headers:
@@ -193,7 +192,7 @@ def _exchange(
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     sock = connection.sock
     connection.reusable = False
-    payload = _request_bytes(request, connection, request.read())
+    payload = _request_bytes(request, request.read())
     try:
         sock.settimeout(timeout.get("write"))
         sock.sendall(payload)
