@@ -30,7 +30,7 @@ from connectors.errors import (
     TruncatedResponseError,
     error_for_status,
 )
-from connectors.models import ApiErrorBody, Job, Page, PageEnvelope
+from connectors.models import ApiErrorBody, Job, Page, PageBodyError, decode_page
 from connectors.pagination import FetchResult, Scanner, ScanReport
 from connectors.redaction import install_log_redaction, redact, register_secret
 from connectors.retry import RetryPolicy, parse_retry_after
@@ -132,8 +132,18 @@ class Client:
         (429, or a connection that never opened).
         """
         action = f"{method} {path}" + (f" {_describe(params)}" if params else "")
+
+        def attempt() -> Any:
+            content, status, _, _ = self._attempt(method, path, params, body, action, count_request)
+            if not content:
+                return None
+            try:
+                return orjson.loads(content)
+            except orjson.JSONDecodeError as exc:
+                raise _not_json(action, status, content) from exc
+
         return self.retry.run(
-            lambda: self._attempt(method, path, params, body, action, count_request)[0],
+            attempt,
             action=action,
             retry_if=None if idempotent else _not_processed,
             on_retry=self._on_retry,
@@ -152,7 +162,9 @@ class Client:
         body: Any,
         action: str,
         count_request: Callable[[], None] | None,
-    ) -> tuple[Any, int, int]:
+    ) -> tuple[bytes, int, int, int]:
+        """One HTTP exchange: the body of a 2xx response, its status, and the sequence numbers
+        taken just before the request went out and just after the response came in."""
         content = None if body is None else orjson.dumps(body)
         headers = self._headers
         if content is not None:
@@ -194,16 +206,7 @@ class Client:
         if status >= 300:
             raise self._status_error(response, action)
         self._limiter.succeeded()
-        if not response.content:
-            return None, sent, received
-        try:
-            return orjson.loads(response.content), sent, received
-        except orjson.JSONDecodeError as exc:
-            raise TruncatedResponseError(
-                f"{action} returned {status} with a body that is not valid JSON "
-                f"({len(response.content)} bytes; cut short?)",
-                status=status,
-            ) from exc
+        return response.content, status, sent, received
 
     def _status_error(self, response: httpx.Response, action: str) -> JobSphereError:
         retry_after = None
@@ -232,24 +235,19 @@ class Client:
 
         def attempt() -> FetchResult:
             sent_at = datetime.now(UTC)
-            payload, sent, received = self._attempt(
+            content, status, sent, received = self._attempt(
                 "GET", "/jobs", params, None, action, count_request
             )
             try:
-                envelope = PageEnvelope.model_validate(payload)
-            except ValidationError as exc:
+                body = decode_page(content)
+            except PageBodyError as exc:
+                if exc.malformed:
+                    raise _not_json(action, status, content) from exc
                 raise TruncatedResponseError(
-                    f"{action} returned a body that is not a page envelope "
-                    f"({exc.error_count()} problem(s), first: {_first_problem(exc)})",
-                    status=200,
+                    f"{action} returned a body that is not a page envelope ({exc})",
+                    status=status,
                 ) from exc
-            return FetchResult(
-                meta=envelope.meta,
-                data=envelope.data,
-                sent=sent,
-                received=received,
-                sent_at=sent_at,
-            )
+            return FetchResult(body=body, sent=sent, received=received, sent_at=sent_at)
 
         return self.retry.run(attempt, action=action, on_retry=self._on_retry, cancelled=cancelled)
 
@@ -351,6 +349,14 @@ def _job_from(body: Any, action: str) -> Job:
         ) from exc
 
 
+def _not_json(action: str, status: int, content: bytes) -> TruncatedResponseError:
+    return TruncatedResponseError(
+        f"{action} returned {status} with a body that is not valid JSON "
+        f"({len(content)} bytes; cut short?)",
+        status=status,
+    )
+
+
 def _server_message(content: bytes) -> str | None:
     """The error text of a JSON error body; None for anything else (HTML, empty, junk)."""
     if not content or len(content) > 64_000:
@@ -376,12 +382,6 @@ def _transport_reason(exc: httpx.TransportError) -> str:
 def _scrub(exc: BaseException) -> None:
     """Mask secrets in a library exception's text too, since it travels on as ``__cause__``."""
     exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
-
-
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error.get("loc", ())) or "body"
-    return f"{where}: {error.get('msg', 'invalid')}"
 
 
 def _not_processed(error: RetriableError) -> bool:

@@ -72,7 +72,7 @@ from itertools import pairwise
 from typing import Any
 
 from connectors.coverage import Coverage, Key, Read
-from connectors.models import Meta, Page, split_records
+from connectors.models import Page, PageBody, RecordKeys, split_records
 from connectors.seen_ids import SeenIds
 
 __all__ = ["FetchResult", "Fetcher", "ScanReport", "Scanner", "order_key", "time_key"]
@@ -89,8 +89,7 @@ class FetchResult:
     ``sent_at`` the wall-clock time just before it went out (the page shows the source's state
     no earlier than that)."""
 
-    meta: Meta
-    data: list[Any]
+    body: PageBody
     sent: int
     received: int
     sent_at: datetime
@@ -139,22 +138,21 @@ def stop_key(stop_before: datetime | tuple[datetime, str]) -> Key:
     return (time_key(stop_before), "")
 
 
-def order_key(record: dict[str, Any]) -> Key | None:
+def order_key(posted_at: Any, job_id: str) -> Key | None:
     """``(posted_at, id)``, the listing's sort key; None when ``posted_at`` is unusable.
 
     The common wire form (``2026-01-01T00:00:00Z``) only loses its ``Z``; anything else is parsed.
     This runs for every record of a scan, so the fast path matters.
     """
-    value = record.get("posted_at")
-    if type(value) is not str:
+    if type(posted_at) is not str:
         return None
-    if len(value) == 20 and value[19] == "Z" and value[10] == "T" and value[4] == "-":
-        return (value[:19], record["id"])
+    if len(posted_at) == 20 and posted_at[19] == "Z" and posted_at[10] == "T":
+        return (posted_at[:19], job_id)
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(posted_at)
     except ValueError:
         return None
-    return (time_key(moment), record["id"])
+    return (time_key(moment), job_id)
 
 
 def _describe(key: Key) -> str:
@@ -439,7 +437,9 @@ class Scanner:
     def _probe(self) -> Read:
         """One ``page=1&limit=1`` request: the listing's head and total right now."""
         result = self._get(1, 1)
-        read = self._read(1, 1, result, self._usable_keys(result.data))
+        usable = split_records(result.body)
+        keys = [order_key(*pair) for pair in zip(usable.posted_at, usable.ids, strict=True)]
+        read = self._read(1, 1, result, keys)
         self.coverage.add(read)
         return read
 
@@ -498,23 +498,16 @@ class Scanner:
         return self._last.total if self._last else None
 
     # --------------------------------------------------------------- absorbing
-    def _usable_keys(self, data: list[Any]) -> list[Key | None]:
-        return [
-            order_key(item)
-            for item in data
-            if type(item) is dict and type(item.get("id")) is str and item["id"]
-        ]
-
     def _read(self, page: int, limit: int, result: FetchResult, keys: list[Key | None]) -> Read:
         keyed = [k for k in keys if k is not None]
-        first_record = result.data[0] if result.data else None
-        head_id = first_record.get("id") if type(first_record) is dict else None
+        items = result.body.items
+        head_id = items[0].id if items and type(items[0]) is RecordKeys else None
         read = Read(
             page=page,
             limit=limit,
             start=(page - 1) * limit,
-            count=len(result.data),
-            total=result.meta.total,
+            count=len(items),
+            total=result.body.meta.total,
             top=keyed[0] if keyed else None,
             bottom=keyed[-1] if keyed else None,
             head_id=head_id if isinstance(head_id, str) else None,
@@ -535,32 +528,36 @@ class Scanner:
         self, number: int, result: FetchResult, *, verifying: bool = False
     ) -> tuple[Read, Page]:
         """Turn one response into a read (for the proof) and a page (for the caller)."""
-        usable, rejected = split_records(result.data)
+        usable = split_records(result.body)
+        ids = usable.ids
         # order_key's fast path inlined: this line runs for every record of the scan.
         keys: list[Key | None] = [
-            (v[:19], r["id"])
-            if type(v := r.get("posted_at")) is str
-            and len(v) == 20
-            and v[19] == "Z"
-            and v[10] == "T"
-            else order_key(r)
-            for r in usable
+            (v[:19], i)
+            if type(v) is str and len(v) == 20 and v[19] == "Z" and v[10] == "T"
+            else order_key(v, i)
+            for v, i in zip(usable.posted_at, ids, strict=True)
         ]
         if number == 1:
-            self._page_one_ids = [r["id"] for r in usable]
+            self._page_one_ids = ids
         read = self._read(number, self.page_size, result, keys)
         reread = number in self._pages_read
         self._check_order(number, keys)
-        first_seen = self._seen.first_seen([r["id"] for r in usable])
-        fresh = [r for r, new in zip(usable, first_seen, strict=True) if new]
+        first_seen = self._seen.first_seen(ids)
+        if all(first_seen):
+            fresh_ids, fresh_texts = ids, usable.texts
+        else:
+            kept = [k for k, new in enumerate(first_seen) if new]
+            fresh_ids = [ids[k] for k in kept]
+            fresh_texts = [usable.texts[k] for k in kept]
         if not (verifying or reread):
-            self._duplicates += len(usable) - len(fresh)
+            self._duplicates += len(ids) - len(fresh_ids)
         tracker = self._tracker
+        rejected = usable.rejected
         if tracker is not None and not verifying:
             if tracker.ids is None:
-                tracker.fresh += len(fresh)
+                tracker.fresh += len(fresh_ids)
             else:
-                tracker.ids.update([r["id"] for r in usable])
+                tracker.ids.update(ids)
             tracker.rejected += len(rejected)
             if number == 1 and tracker.first_page_ids is None:
                 tracker.first_page_ids = self._page_one_ids
@@ -571,12 +568,13 @@ class Scanner:
         self._pages_read.add(number)
         self.coverage.add(read)
         self._pages += 1
-        self._records += len(fresh)
+        self._records += len(fresh_ids)
         self._rejected += len(rejected)
         page = Page(
             number=number,
-            meta=result.meta,
-            records=fresh,
+            meta=result.body.meta,
+            texts=fresh_texts,
+            ids=fresh_ids,
             rejected=rejected,
             reread=reread,
             fetched_at=result.sent_at,

@@ -30,7 +30,7 @@ import polars as pl
 
 from connectors import Client, Page, RejectedRecord, ScanReport
 from transforms import normalize_jobs, with_version_at
-from transforms.records import frame_from_ndjson, ndjson
+from transforms.records import frame_from_ndjson
 from warehouse import load_jobs, open_warehouse
 
 from .heap import release_free_heap
@@ -125,7 +125,8 @@ def _in_window(frame: pl.DataFrame, since: datetime | None, until: datetime | No
 class _Batch:
     """The pages gathered for one warehouse transaction; handed whole to the loader thread."""
 
-    chunks: list[bytes] = field(default_factory=list)  # one NDJSON chunk per page (``ndjson``)
+    chunks: list[bytes] = field(default_factory=list)  # one NDJSON chunk per page
+    ids: list[str] = field(default_factory=list)  # the scan's id of each record, in order
     rows: int = 0
     rejected: list[RejectedRecord] = field(default_factory=list)
     pages: int = 0
@@ -139,17 +140,21 @@ class _Batch:
         fetched_at = page.fetched_at or datetime.now(UTC)
         if self.observed_at is None or fetched_at < self.observed_at:
             self.observed_at = fetched_at
-        if page.records:
-            self.chunks.append(ndjson(page.records))
-            self.rows += len(page.records)
+        if page.texts:
+            # The records' texts as the API sent them, one per line: a page's worth of NDJSON
+            # without decoding or encoding a record (see connectors.models.decode_page).
+            self.chunks.append(b"\n".join(page.texts))
+            self.ids += page.ids
+            self.rows += len(page.texts)
         self.rejected.extend(page.rejected)
         self.pages += 1
         self.last_page = page
 
-    def take_chunks(self) -> list[bytes]:
-        """The gathered chunks, handed over: the batch keeps no reference to them."""
+    def take_chunks(self) -> tuple[list[bytes], list[str]]:
+        """The gathered chunks and ids, handed over: the batch keeps no reference to them."""
         chunks, self.chunks = self.chunks, []
-        return chunks
+        ids, self.ids = self.ids, []
+        return chunks, ids
 
 
 @dataclass
@@ -238,7 +243,7 @@ class _Batcher:
 
     def _prepare(self, batch: _Batch) -> _Prepared:
         assert batch.observed_at is not None
-        frame = frame_from_ndjson(batch.take_chunks())
+        frame = frame_from_ndjson(*batch.take_chunks())
         frame = with_version_at(normalize_jobs(frame, self._fx), batch.observed_at)
         seen = frame.height
         return _Prepared(
@@ -360,7 +365,7 @@ def run_scan(
                 sink.set_total(max(pages - plan.start_page + 1, 0))
                 known_total = True
             batcher.add(page)
-            sink.advance(1, len(page.records))
+            sink.advance(1, len(page.texts))
             pages_seen += 1
             if pages_seen % _COLLECT_EVERY_PAGES == 0:
                 gc.collect(1)

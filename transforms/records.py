@@ -1,12 +1,13 @@
-"""Decoded job records -> one loose, string-typed row per record.
+"""Job records as JSON text -> one loose, string-typed row per record.
 
 Why NDJSON and not ``pl.from_dicts``: the source promises nothing about value types, and
-``from_dicts`` raises as soon as an object or list sits where a string was expected. Each record
-is serialized once with orjson (that text *is* the ``raw`` column, so the work is not wasted) and
-the joined NDJSON buffer is parsed by Polars' multi-threaded JSON reader against an all-String
-schema. The reader turns numbers and booleans into their text and nested values into JSON-like
-text; a ``salary_range`` that is not an object becomes a null struct (``ignore_errors``), never an
-exception. orjson output never contains a raw newline, so one record is exactly one line.
+``from_dicts`` raises as soon as an object or list sits where a string was expected. The sync
+hands over each record's text as the API sent it (one per line, see ``connectors.models``);
+callers holding decoded records (webhooks) serialize them once with orjson. That text *is* the
+``raw`` column, and the joined NDJSON buffer is parsed by Polars' multi-threaded JSON reader
+against an all-String schema. The reader turns numbers and booleans into their text and nested
+values into JSON-like text; a ``salary_range`` that is not an object becomes a null struct
+(``ignore_errors``), never an exception.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Final
 import orjson
 import polars as pl
 
-__all__ = ["RECORDS_SCHEMA", "frame_from_ndjson", "jobs_frame", "ndjson"]
+__all__ = ["RECORDS_SCHEMA", "canonical_json", "frame_from_ndjson", "jobs_frame", "ndjson"]
 
 _S = pl.String
 
@@ -92,10 +93,21 @@ def ndjson(records: Sequence[dict[str, Any]]) -> bytes:
         return b"\n".join(_dumps_forgiving(record) for record in records)
 
 
-def frame_from_ndjson(chunks: Sequence[bytes]) -> pl.DataFrame:
-    """The ``jobs_frame`` of records already serialized by :func:`ndjson`, chunk after chunk.
+def frame_from_ndjson(chunks: Sequence[bytes], ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """The ``jobs_frame`` of records given as JSON text, one record per line, chunk after chunk.
 
-    The chunks are released once joined: passed as a temporary (``frame_from_ndjson(batch.
+    The texts are either :func:`ndjson` output or the records as the API sent them (the sync's
+    pages), and ``raw`` is always that text. Sent text can hold what orjson would never write,
+    so two repairs make the reading match the connector's, each touching only the lines that need
+    it (a record reads the same whatever batch it lands in):
+
+    * a batch Polars cannot read at all (a number beyond a double, say): the lines orjson cannot
+      read either are read from their canonical form (:func:`canonical_json`);
+    * ``ids``, the connector's reading of the same records: a row whose ``job_id`` differs (an
+      object that repeats its ``"id"`` key: Polars keeps the first, the connector and orjson the
+      last) is read from its canonical form.
+
+    The chunks are released once joined: passed as a temporary (``frame_from_ndjson(*batch.
     take_chunks())``), a batch's page chunks are freed before parsing starts instead of living
     beside the joined buffer and the parsed columns (one batch of raw JSON less at the peak).
     """
@@ -103,7 +115,6 @@ def frame_from_ndjson(chunks: Sequence[bytes]) -> pl.DataFrame:
     del chunks
     if not buffer:
         return pl.DataFrame(schema=RECORDS_SCHEMA)
-    parsed = pl.read_ndjson(io.BytesIO(buffer), schema=_READ_SCHEMA, ignore_errors=True)
     raw = pl.read_csv(
         io.BytesIO(buffer),
         has_header=False,
@@ -111,14 +122,65 @@ def frame_from_ndjson(chunks: Sequence[bytes]) -> pl.DataFrame:
         quote_char=None,
         schema=_RAW_SCHEMA,
     ).to_series()
+    try:
+        fields = _fields(buffer)
+    except pl.exceptions.ComputeError:
+        fields = _fields(b"\n".join(map(_readable, buffer.split(b"\n"))))
+    if fields.height != raw.len():  # one valid JSON object per line: cannot happen
+        raise RuntimeError(f"parsed {fields.height} rows from {raw.len()} records")
+    if ids is not None:
+        fields = _as_the_connector_read(fields, buffer, ids)
     del buffer
-    if parsed.height != raw.len():  # one valid JSON object per line: cannot happen
-        raise RuntimeError(f"parsed {parsed.height} rows from {raw.len()} records")
+    return fields.with_columns(raw).select(RECORDS_SCHEMA.names())
+
+
+def canonical_json(line: bytes) -> bytes:
+    """One JSON text decoded and encoded again: a repeated key kept once (the last), a number
+    beyond a double as null, a lone surrogate replaced."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        value = json.loads(line)
+    return _dumps_forgiving(value)
+
+
+def _readable(line: bytes) -> bytes:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return canonical_json(line)
+    return line
+
+
+def _fields(buffer: bytes) -> pl.DataFrame:
+    """Every column but ``raw``."""
+    parsed = pl.read_ndjson(io.BytesIO(buffer), schema=_READ_SCHEMA, ignore_errors=True)
     return parsed.select(
         *(pl.col(src).alias(dst) for src, dst in _TOP_LEVEL.items()),
         *(pl.col("salary_range").struct.field(src).alias(dst) for src, dst in _SALARY.items()),
-        pl.lit(raw),
-    ).select(RECORDS_SCHEMA.names())
+    )
+
+
+def _as_the_connector_read(fields: pl.DataFrame, buffer: bytes, ids: Sequence[str]) -> pl.DataFrame:
+    expected = pl.Series("job_id", ids, dtype=_S)
+    if expected.len() != fields.height:
+        raise ValueError(f"{fields.height} records but {expected.len()} ids")
+    differs = fields["job_id"].ne_missing(expected)
+    if not differs.any():
+        return fields
+    rows = differs.arg_true()
+    lines = buffer.split(b"\n")
+    fixed = _fields(b"\n".join(canonical_json(lines[row]) for row in rows.to_list()))
+    return (
+        pl.concat(
+            [
+                fields.with_row_index("_row").filter(~differs),
+                fixed.insert_column(0, rows.alias("_row")),
+            ]
+        )
+        .sort("_row")
+        .drop("_row")
+    )
 
 
 def _dumps_forgiving(record: dict[str, Any]) -> bytes:

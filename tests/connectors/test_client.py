@@ -240,6 +240,7 @@ def test_public_surface_is_declared() -> None:
         "parse_retry_after",
         "redact",
         "register_secret",
+        "decode_page",
         "split_records",
     }
     for name in connectors.__all__:

@@ -297,13 +297,11 @@ def test_order_keys_compare_in_time_order_across_formats() -> None:
         "2025-12-31T23:59:59.999999Z",
         "2025-12-31T23:59:59",  # naive: read as UTC
     ]
-    keys = [order_key({"id": "job", "posted_at": s}) for s in stamps]
+    keys = [order_key(s, "job") for s in stamps]
     assert all(k is not None for k in keys)
     assert keys == sorted(keys, reverse=True)  # type: ignore[type-var]
-    assert order_key({"id": "a", "posted_at": "2026-01-01T00:00:00Z"}) == order_key(
-        {"id": "a", "posted_at": "2026-01-01T01:00:00+01:00"}
-    )
-    assert order_key({"id": "a", "posted_at": "yesterday"}) is None
-    assert order_key({"id": "a", "posted_at": 1767225600}) is None
+    assert order_key("2026-01-01T00:00:00Z", "a") == order_key("2026-01-01T01:00:00+01:00", "a")
+    assert order_key("yesterday", "a") is None
+    assert order_key(1767225600, "a") is None
     assert time_key(datetime(2026, 1, 1)) == "2026-01-01T00:00:00"
     assert time_key(datetime(2026, 1, 1, microsecond=5, tzinfo=UTC)) == "2026-01-01T00:00:00.000005"

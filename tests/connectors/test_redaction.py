@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from connectors import Client, JobSphereError, RedactingFilter, RetryPolicy, redact
-from connectors.models import Job, split_records
+from connectors.models import Job, decode_page, split_records
 from sandbox.testing import running_sandbox
 from tests.connectors.conftest import API_KEY, FakeApi, FakeClock, fake_client
 
@@ -98,6 +98,7 @@ def test_models_keep_unknown_fields_and_null_what_they_cannot_read() -> None:
     assert job.title is None and job.posted_at is None
     assert job.salary_range is not None and job.salary_range.min == "120k"
     assert job.salary_range.max == 150000.0 and job.model_extra == {"skills": ["SQL"]}
-    usable, rejected = split_records([{"id": "a"}, "text", {"id": ""}, None])
-    assert usable == [{"id": "a"}]
-    assert [r.raw for r in rejected] == ['"text"', '{"id":""}', "null"]
+    body = b'{"data":[{"id":"a"},"text",{"id":""},null],"meta":{"total":4,"page":1,"limit":9}}'
+    usable = split_records(decode_page(body))
+    assert usable.ids == ["a"] and [bytes(text) for text in usable.texts] == [b'{"id":"a"}']
+    assert [r.raw for r in usable.rejected] == ['"text"', '{"id":""}', "null"]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transforms import jobs_frame
-from transforms.records import RECORDS_SCHEMA, frame_from_ndjson, ndjson
+from transforms.records import RECORDS_SCHEMA, canonical_json, frame_from_ndjson, ndjson
 
 FULL = {
     "id": "job_1",
@@ -207,3 +207,40 @@ def test_no_chunks_or_only_empty_ones_give_the_empty_frame() -> None:
 def test_ndjson_chunk_is_exact_size_one_line_per_record() -> None:
     chunk = ndjson([FULL, {"id": "b"}])
     assert chunk == orjson.dumps(FULL) + b"\n" + orjson.dumps({"id": "b"})
+
+
+def test_sent_text_keeps_its_form_in_raw() -> None:
+    sent = b'{"id": "a" , "title":"caf\xc3\xa9 \\u00e9","n":123456789012345678901234567890}'
+    frame = frame_from_ndjson([sent], ["a"])
+    assert frame["raw"].to_list() == [sent.decode()]
+    assert frame["title"].to_list() == ["café é"]
+
+
+def test_a_line_polars_cannot_read_is_read_canonically_and_only_that_line() -> None:
+    lines = [
+        b'{"id":"a","salary_range":{"min":123456789012345678901234567890}}',
+        b'{"id":"b","salary_range":{"min":1e400,"max":5}}',
+    ]
+    frame = frame_from_ndjson([b"\n".join(lines)], ["a", "b"])
+    assert frame["job_id"].to_list() == ["a", "b"]
+    # The readable line is read as sent (its huge integer stays exact), the other canonically.
+    assert frame["salary_min_raw"].to_list() == ["123456789012345678901234567890", None]
+    assert frame["salary_max_raw"].to_list() == [None, "5"]
+    assert frame["raw"].to_list() == [line.decode() for line in lines]
+
+
+def test_a_repeated_id_key_is_read_as_the_connector_read_it() -> None:
+    lines = [b'{"id":"a"}', b'{"id":"b","title":"T","id":"c"}', b'{"id":"d"}']
+    frame = frame_from_ndjson([b"\n".join(lines[:2]), lines[2]], ["a", "c", "d"])
+    assert frame["job_id"].to_list() == ["a", "c", "d"]
+    assert frame["title"].to_list() == [None, "T", None]
+    assert frame["raw"].to_list() == [line.decode() for line in lines]
+    with pytest.raises(ValueError, match="3 records but 2 ids"):
+        frame_from_ndjson([b"\n".join(lines)], ["a", "c"])
+
+
+def test_canonical_json_keeps_the_last_of_a_repeated_key_and_nulls_what_a_double_cannot_hold() -> (
+    None
+):
+    assert canonical_json(b'{"id":"b","id":"c"}') == b'{"id":"c"}'
+    assert canonical_json(b'{"id":"a","x":1e400}') == b'{"id":"a","x":null}'
