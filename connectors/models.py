@@ -164,8 +164,12 @@ def _decode_record(text: msgspec.Raw) -> Any:
         return json.loads(bytes(text))
 
 
-class RecordKeys(msgspec.Struct):
-    """The two fields of a record the scan reads; every other field is skipped, not decoded."""
+class RecordKeys(msgspec.Struct, gc=False):
+    """The two fields of a record the scan reads; every other field is skipped, not decoded.
+
+    Untracked by the cyclic GC (``gc=False``): a million of them would otherwise count towards
+    its collections, and decoded values cannot refer back to the struct that holds them.
+    """
 
     id: Any = msgspec.UNSET
     posted_at: Any = None

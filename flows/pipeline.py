@@ -317,11 +317,13 @@ _COLLECT_EVERY_PAGES = 128
 
 @contextmanager
 def _relaxed_gc() -> Iterator[None]:
-    """Defer the cyclic garbage collector while a scan builds millions of small dicts.
+    """Defer the cyclic garbage collector while a scan allocates millions of small objects.
 
-    Decoded records hold no reference cycles, yet every 700 allocations CPython walks the young
+    A scan's objects hold no reference cycles, yet every 700 allocations CPython walks the young
     objects and, as batches pile up, the old ones too: about a fifth of a sync's CPU on this
-    machine (200k jobs: 24.2 s -> 17.8 s of CPU). Long-lived objects from imports are frozen out
+    machine when pages were decoded into dicts (200k jobs: 24.2 s -> 17.8 s of CPU); pages are
+    now texts and untracked keys, far fewer objects, but a caller's transport or ``on_page`` may
+    still allocate per record. Long-lived objects from imports are frozen out
     of the walk and the first threshold is raised; reference counting still frees each batch the
     moment it is committed, so memory stays bounded by the batch. Restored afterwards.
     """

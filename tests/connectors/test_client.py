@@ -246,3 +246,14 @@ def test_public_surface_is_declared() -> None:
     for name in connectors.__all__:
         assert hasattr(connectors, name)
     assert issubclass(RateLimitedError, JobSphereError)
+
+
+def test_filters_are_encoded_as_httpx_would_encode_them(clock: FakeClock) -> None:
+    filters = {"q": "data engineer/ü&x=1#", "location": "São Paulo, BR", "type": "a+b %20"}
+    api = FakeApi(count=1)
+    with fake_client(api, clock) as client:
+        list(client.jobs.scan(**filters))
+    bare = api.requests[0].url.copy_with(query=None)
+    expected = httpx.Request("GET", bare, params={**filters, "page": 1, "limit": 100})
+    assert api.requests[0].url.raw_path == expected.url.raw_path
+    assert dict(api.requests[0].url.params) == {**filters, "page": "1", "limit": "100"}

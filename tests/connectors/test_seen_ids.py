@@ -61,13 +61,15 @@ def test_a_million_ids_stay_compact() -> None:
         True,
         False,
     ]
-    frozen_bytes = (
-        seen._hashes.nbytes
-        + seen._where.nbytes
+    held_bytes = (
+        seen._bits.nbytes
+        + seen._newest.nbytes
+        + sum(hashes.nbytes + positions.nbytes for hashes, positions in seen._runs)
         + sum(o.nbytes for o in seen._offsets)
         + sum(len(t) for t in seen._texts)
     )
-    assert frozen_bytes < 40 * 1_000_000  # a set of the same strings takes ~95 MB
+    assert held_bytes < 40 * 1_000_000  # a set of the same strings takes ~95 MB
+    assert len(seen._runs) <= 8  # merged as they grow: log2(1M / 8,192) + 1 runs at most
 
 
 def test_freeze_at_must_be_positive() -> None:
@@ -81,3 +83,13 @@ def test_expecting_a_size_up_front_changes_no_answer() -> None:
     pages = [[f"j{n % 17}", f"j{n}", f"j{n * 7 % 23}"] for n in range(60)]
     assert [sized.first_seen(p) for p in pages] == [grown.first_seen(p) for p in pages]
     assert sized._bits.size >= 1_000 * 4
+
+
+def test_a_whole_pass_read_again_is_all_known_in_one_call() -> None:
+    seen = SeenIds()
+    ids = [f"job_{n:06d}" for n in range(20_000)]  # two frozen chunks and a partial buffer
+    for start in range(0, len(ids), 1_000):
+        assert all(seen.first_seen(ids[start : start + 1_000]))
+    assert len(seen._runs) >= 1 and seen._newest_ids
+    again = seen.first_seen([*ids[::-1], "job_new", "job_new"])
+    assert again == [False] * len(ids) + [True, False]
