@@ -287,6 +287,9 @@ class Scanner:
             raise
         finally:
             self._cancel.set()
+            # The ids seen (~37 MB per million) are no use once the pages are out, while the
+            # caller may still be loading the last of them: release them now.
+            self._seen = SeenIds()
 
     QUIET_PASSES = 2
     """Full passes tried after the first (and after the repair loop) while the listing moves."""
@@ -600,6 +603,7 @@ class Scanner:
             rejected=rejected,
             reread=reread,
             fetched_at=result.sent_at,
+            ids_unambiguous=result.body.id_mentions == len(ids),
         )
         if self._on_page is not None:
             self._on_page(page)

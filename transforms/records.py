@@ -93,7 +93,9 @@ def ndjson(records: Sequence[dict[str, Any]]) -> bytes:
         return b"\n".join(_dumps_forgiving(record) for record in records)
 
 
-def frame_from_ndjson(chunks: Sequence[bytes], ids: Sequence[str] | None = None) -> pl.DataFrame:
+def frame_from_ndjson(
+    chunks: Sequence[bytes], ids: Sequence[str | None] | None = None
+) -> pl.DataFrame:
     """The ``jobs_frame`` of records given as JSON text, one record per line, chunk after chunk.
 
     The texts are either :func:`ndjson` output or the records as the API sent them (the sync's
@@ -103,12 +105,12 @@ def frame_from_ndjson(chunks: Sequence[bytes], ids: Sequence[str] | None = None)
 
     * a batch Polars cannot read at all (a number beyond a double, say): the lines orjson cannot
       read either are read from their canonical form (:func:`canonical_json`);
-    * ``ids``, the connector's reading of the same records: a row whose ``job_id`` differs (an
-      object that repeats its ``"id"`` key: Polars keeps the first, the connector and orjson the
-      last) is read from its canonical form.
+    * ``ids``, the connector's reading of the same records (None where it vouches that no reader
+      can differ): a row whose ``job_id`` differs (an object that repeats its ``"id"`` key:
+      Polars keeps the first, the connector and orjson the last) is read from its canonical form.
 
-    The chunks are released once joined: passed as a temporary (``frame_from_ndjson(*batch.
-    take_chunks())``), a batch's page chunks are freed before parsing starts instead of living
+    The chunks are released once joined: passed as a temporary (``frame_from_ndjson(batch.
+    take_chunks(), ...)``), a batch's page chunks are freed before parsing starts instead of living
     beside the joined buffer and the parsed columns (one batch of raw JSON less at the peak).
     """
     buffer = b"\n".join(chunk for chunk in chunks if chunk)
@@ -161,11 +163,13 @@ def _fields(buffer: bytes) -> pl.DataFrame:
     )
 
 
-def _as_the_connector_read(fields: pl.DataFrame, buffer: bytes, ids: Sequence[str]) -> pl.DataFrame:
+def _as_the_connector_read(
+    fields: pl.DataFrame, buffer: bytes, ids: Sequence[str | None]
+) -> pl.DataFrame:
     expected = pl.Series("job_id", ids, dtype=_S)
     if expected.len() != fields.height:
         raise ValueError(f"{fields.height} records but {expected.len()} ids")
-    differs = fields["job_id"].ne_missing(expected)
+    differs = fields["job_id"].ne_missing(expected) & expected.is_not_null()
     if not differs.any():
         return fields
     rows = differs.arg_true()

@@ -305,3 +305,13 @@ def test_order_keys_compare_in_time_order_across_formats() -> None:
     assert order_key(1767225600, "a") is None
     assert time_key(datetime(2026, 1, 1)) == "2026-01-01T00:00:00"
     assert time_key(datetime(2026, 1, 1, microsecond=5, tzinfo=UTC)) == "2026-01-01T00:00:00.000005"
+
+
+def test_pages_of_plain_records_vouch_for_their_ids() -> None:
+    _ids, pages, _report = _scan_ids(FakeApi(count=250))
+    assert pages and all(page.ids_unambiguous for page in pages)
+    api = FakeApi(count=150)
+    api.jobs[120]["company"] = {"id": "c1", "name": "Acme"}  # an "id" that is not the record's
+    _ids, pages, _report = _scan_ids(api)
+    assert [page.ids_unambiguous for page in pages if page.number == 2] == [False]
+    assert all(page.ids_unambiguous for page in pages if page.number != 2)

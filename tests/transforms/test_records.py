@@ -244,3 +244,9 @@ def test_canonical_json_keeps_the_last_of_a_repeated_key_and_nulls_what_a_double
 ):
     assert canonical_json(b'{"id":"b","id":"c"}') == b'{"id":"c"}'
     assert canonical_json(b'{"id":"a","x":1e400}') == b'{"id":"a","x":null}'
+
+
+def test_ids_the_connector_vouches_for_are_not_checked() -> None:
+    lines = [b'{"id":"a"}', b'{"id":"b","id":"c"}', b'{"id":"d","id":"e"}']
+    frame = frame_from_ndjson([b"\n".join(lines)], [None, "c", None])
+    assert frame["job_id"].to_list() == ["a", "c", "d"]
