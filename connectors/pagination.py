@@ -287,7 +287,7 @@ class Scanner:
             raise
         finally:
             self._cancel.set()
-            # The ids seen (~37 MB per million) are no use once the pages are out, while the
+            # The ids seen (~33 MB per million) are no use once the pages are out, while the
             # caller may still be loading the last of them: release them now.
             self._seen = SeenIds()
 

@@ -1,4 +1,4 @@
-"""The ids a scan has already yielded: an exact set in about 37 bytes per id instead of ~95.
+"""The ids a scan has already yielded: an exact set in about 33 bytes per id instead of ~95.
 
 A scan must remember every id it handed on, both to drop the repeats that drift produces and to
 count distinct records for its completeness proof (:mod:`connectors.pagination`). A Python ``set``
