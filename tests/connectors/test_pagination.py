@@ -315,3 +315,31 @@ def test_pages_of_plain_records_vouch_for_their_ids() -> None:
     _ids, pages, _report = _scan_ids(api)
     assert [page.ids_unambiguous for page in pages if page.number == 2] == [False]
     assert all(page.ids_unambiguous for page in pages if page.number != 2)
+
+
+def test_pages_checked_together_drop_a_repeat_once_and_in_page_order() -> None:
+    """Pages that have all arrived are checked against the ids seen in one call; a job repeated
+    across them must still be yielded once, on its first page, as page-by-page checks would."""
+    api = FakeApi(count=600)
+    api.jobs[300] = dict(api.jobs[299])  # page 3 ends and page 4 starts with the same job
+    page_two = threading.Event()
+    inner = FakeApi.__call__
+    calls: list[int] = []
+
+    def hold_page_two(self: FakeApi, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("page") == "2" and not page_two.is_set():
+            page_two.wait(timeout=5)  # pages 3-6 arrive first, so they are checked together
+        response = inner(self, request)
+        calls.append(int(request.url.params.get("page", "0")))
+        if len([c for c in calls if c >= 3]) >= 4:
+            page_two.set()
+        return response
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeApi, "__call__", hold_page_two)
+        ids, pages, report = _scan_ids(api)
+    expected = list(dict.fromkeys(job["id"] for job in api.jobs))
+    assert ids == expected and len(ids) == 599
+    repeated = api.jobs[299]["id"]
+    assert [page.number for page in pages if repeated in page.ids][:1] == [3]
+    assert report.duplicates_dropped >= 1  # type: ignore[attr-defined]
