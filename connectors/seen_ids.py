@@ -49,7 +49,7 @@ class SeenIds:
         if freeze_at < 1:
             raise ValueError("freeze_at must be at least 1")
         self._freeze_at = freeze_at
-        self._bits = np.zeros(1 << 12, np.uint8)  # bitmap over every id's hash's low bits
+        self._bits = np.zeros(1 << 12, np.uint8)  # Bloom filter over every id's hash
         self._newest = np.empty(max(freeze_at, 128), np.int64)  # hashes of the ids not frozen
         self._newest_ids: list[str] = []  # those ids, in the order they were added
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, their positions)

@@ -147,10 +147,10 @@ class _Batch:
             # The records' texts as the API sent them, one per line: a page's worth of NDJSON
             # without decoding or encoding a record (see connectors.models.decode_page).
             self.chunks.append(b"\n".join(page.texts))
-            if not page.ids_unambiguous:
-                self.ids = ([None] * self.rows if self.ids is None else self.ids) + page.ids
-            elif self.ids is not None:
-                self.ids += [None] * len(page.ids)
+            if not page.ids_unambiguous and self.ids is None:
+                self.ids = [None] * self.rows  # the rows before this page need no check
+            if self.ids is not None:
+                self.ids += [None] * len(page.ids) if page.ids_unambiguous else page.ids
             self.rows += len(page.texts)
         self.rejected.extend(page.rejected)
         self.pages += 1

@@ -147,10 +147,11 @@ def canonical_json(line: bytes) -> bytes:
 
 
 def _readable(line: bytes) -> bytes:
+    """The line itself when orjson (and so Polars) can read it, else its forgiving encoding."""
     try:
         orjson.loads(line)
     except orjson.JSONDecodeError:
-        return canonical_json(line)
+        return _dumps_forgiving(json.loads(line))
     return line
 
 
