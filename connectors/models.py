@@ -145,9 +145,6 @@ class Page:
     texts: list[msgspec.Raw]
     ids: list[str]
     rejected: list[RejectedRecord] = field(default_factory=list)
-    # True when no record of the page can repeat its "id" key (``PageBody.id_mentions``): any
-    # JSON reader of ``texts`` then finds ``ids``, and the warehouse need not check them.
-    ids_unambiguous: bool = False
     reread: bool = False
     # When the request for this page went out (UTC); None for pages built by hand.
     fetched_at: datetime | None = None
@@ -211,10 +208,6 @@ class PageBody:
     meta: Meta
     texts: list[msgspec.Raw]
     items: list[_Item]
-    # How often the text "id" (quotes included) occurs in the body; None when the body has
-    # \u00XX escapes, which could spell a key "id" otherwise. If it equals the number of usable
-    # records, none of them can repeat its "id" key, so every JSON reader finds the same ids.
-    id_mentions: int | None = None
 
 
 def decode_page(content: bytes) -> PageBody:
@@ -246,8 +239,7 @@ def decode_page(content: bytes) -> PageBody:
     lines = texts.data
     if b"\n" in content:
         lines = [_one_line(text) for text in lines]
-    mentions = None if b"\\u00" in content else content.count(b'"id"')
-    return PageBody(meta=meta, texts=lines, items=items, id_mentions=mentions)
+    return PageBody(meta=meta, texts=lines, items=items)
 
 
 def _one_line(text: msgspec.Raw) -> msgspec.Raw:

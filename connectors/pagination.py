@@ -603,7 +603,6 @@ class Scanner:
             rejected=rejected,
             reread=reread,
             fetched_at=result.sent_at,
-            ids_unambiguous=result.body.id_mentions == len(ids),
         )
         if self._on_page is not None:
             self._on_page(page)

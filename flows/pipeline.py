@@ -126,10 +126,6 @@ class _Batch:
     """The pages gathered for one warehouse transaction; handed whole to the loader thread."""
 
     chunks: list[bytes] = field(default_factory=list)  # one NDJSON chunk per page
-    # The scan's id of each record, for the pages whose ids a JSON reader could read otherwise
-    # (None for the rest); None while every page's ids are unambiguous, as they almost always
-    # are: 50,000 id strings would be ~3.5 MB per batch held for nothing.
-    ids: list[str | None] | None = None
     rows: int = 0
     rejected: list[RejectedRecord] = field(default_factory=list)
     pages: int = 0
@@ -147,10 +143,6 @@ class _Batch:
             # The records' texts as the API sent them, one per line: a page's worth of NDJSON
             # without decoding or encoding a record (see connectors.models.decode_page).
             self.chunks.append(b"\n".join(page.texts))
-            if not page.ids_unambiguous and self.ids is None:
-                self.ids = [None] * self.rows  # the rows before this page need no check
-            if self.ids is not None:
-                self.ids += [None] * len(page.ids) if page.ids_unambiguous else page.ids
             self.rows += len(page.texts)
         self.rejected.extend(page.rejected)
         self.pages += 1
@@ -160,11 +152,6 @@ class _Batch:
         """The gathered chunks, handed over: the batch keeps no reference to them."""
         chunks, self.chunks = self.chunks, []
         return chunks
-
-    def take_ids(self) -> list[str | None] | None:
-        """The gathered ids, handed over like the chunks."""
-        ids, self.ids = self.ids, None
-        return ids
 
 
 @dataclass
@@ -253,9 +240,9 @@ class _Batcher:
 
     def _prepare(self, batch: _Batch) -> _Prepared:
         assert batch.observed_at is not None
-        # Both handed over as call arguments, never held here: frame_from_ndjson can then free
-        # the chunks once it has joined them (a ``*tuple`` call would keep them alive: +20 MB).
-        frame = frame_from_ndjson(batch.take_chunks(), batch.take_ids())
+        # Handed over as a call argument, never held here: frame_from_ndjson can then free the
+        # chunks once it has joined them (a ``*tuple`` call would keep them alive: +20 MB).
+        frame = frame_from_ndjson(batch.take_chunks())
         frame = with_version_at(normalize_jobs(frame, self._fx), batch.observed_at)
         seen = frame.height
         return _Prepared(

@@ -139,24 +139,3 @@ def test_split_of_a_clean_page_hands_over_the_texts_as_they_are() -> None:
     usable = split_records(body)
     assert usable.texts is body.texts and usable.ids == [d["id"] for d in data]
     assert usable.rejected == []
-
-
-@pytest.mark.parametrize(
-    ("data", "unambiguous"),
-    [
-        ([{"id": "a", "title": "x"}, {"id": "b"}], True),
-        ([{"id": "a", "company": {"id": "c1"}}, {"id": "b"}], False),  # a nested "id"
-        ([{"id": "a", "title": "\u00e9"}], True),  # orjson sends é as UTF-8, not escaped
-        ([{"id": "a"}, {"title": "no id"}], True),
-    ],
-)
-def test_a_page_says_when_its_ids_cannot_be_read_otherwise(
-    data: list[Any], unambiguous: bool
-) -> None:
-    api_body = _body(data)
-    usable = split_records(decode_page(api_body))
-    assert (decode_page(api_body).id_mentions == len(usable.ids)) is unambiguous
-    repeated = b'{"data":[{"id":"a","id":"b"},{"title":"x"}],"meta":' + orjson.dumps(META) + b"}"
-    assert decode_page(repeated).id_mentions != len(split_records(decode_page(repeated)).ids)
-    escaped = b'{"data":[{"\\u0069d":"a"}],"meta":' + orjson.dumps(META) + b"}"
-    assert decode_page(escaped).id_mentions is None

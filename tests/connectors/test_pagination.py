@@ -307,16 +307,6 @@ def test_order_keys_compare_in_time_order_across_formats() -> None:
     assert time_key(datetime(2026, 1, 1, microsecond=5, tzinfo=UTC)) == "2026-01-01T00:00:00.000005"
 
 
-def test_pages_of_plain_records_vouch_for_their_ids() -> None:
-    _ids, pages, _report = _scan_ids(FakeApi(count=250))
-    assert pages and all(page.ids_unambiguous for page in pages)
-    api = FakeApi(count=150)
-    api.jobs[120]["company"] = {"id": "c1", "name": "Acme"}  # an "id" that is not the record's
-    _ids, pages, _report = _scan_ids(api)
-    assert [page.ids_unambiguous for page in pages if page.number == 2] == [False]
-    assert all(page.ids_unambiguous for page in pages if page.number != 2)
-
-
 def test_pages_checked_together_drop_a_repeat_once_and_in_page_order() -> None:
     """Pages that have all arrived are checked against the ids seen in one call; a job repeated
     across them must still be yielded once, on its first page, as page-by-page checks would."""

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import httpx
-import msgspec
-import orjson
 from pydantic import SecretStr
 
 from connectors import Client
@@ -70,21 +68,3 @@ def test_odd_but_valid_json_is_loaded_as_the_scan_read_it(tmp_path: Path) -> Non
         ("5", "record id is not a string (int)"),
         (None, "record is not a JSON object (str)"),
     ]
-
-
-def test_a_batch_keeps_ids_only_for_pages_that_cannot_vouch_for_them() -> None:
-    from connectors import Meta, Page
-    from flows.pipeline import _Batch
-
-    meta = Meta(total=4, page=1, limit=100)
-
-    def page(number: int, ids: list[str], unambiguous: bool) -> Page:
-        texts = [msgspec.Raw(orjson.dumps({"id": i})) for i in ids]
-        return Page(number, meta, texts, ids, ids_unambiguous=unambiguous)
-
-    batch = _Batch()
-    batch.add(page(1, ["a", "b"], True))
-    assert batch.take_ids() is None
-    batch.add(page(2, ["c"], False))
-    batch.add(page(3, ["d"], True))
-    assert batch.take_ids() == [None, None, "c", None]

@@ -211,7 +211,7 @@ def test_ndjson_chunk_is_exact_size_one_line_per_record() -> None:
 
 def test_sent_text_keeps_its_form_in_raw() -> None:
     sent = b'{"id": "a" , "title":"caf\xc3\xa9 \\u00e9","n":123456789012345678901234567890}'
-    frame = frame_from_ndjson([sent], ["a"])
+    frame = frame_from_ndjson([sent])
     assert frame["raw"].to_list() == [sent.decode()]
     assert frame["title"].to_list() == ["café é"]
 
@@ -221,7 +221,7 @@ def test_a_line_polars_cannot_read_is_read_canonically_and_only_that_line() -> N
         b'{"id":"a","salary_range":{"min":123456789012345678901234567890}}',
         b'{"id":"b","salary_range":{"min":1e400,"max":5}}',
     ]
-    frame = frame_from_ndjson([b"\n".join(lines)], ["a", "b"])
+    frame = frame_from_ndjson([b"\n".join(lines)])
     assert frame["job_id"].to_list() == ["a", "b"]
     # The readable line is read as sent (its huge integer stays exact), the other canonically.
     assert frame["salary_min_raw"].to_list() == ["123456789012345678901234567890", None]
@@ -231,12 +231,30 @@ def test_a_line_polars_cannot_read_is_read_canonically_and_only_that_line() -> N
 
 def test_a_repeated_id_key_is_read_as_the_connector_read_it() -> None:
     lines = [b'{"id":"a"}', b'{"id":"b","title":"T","id":"c"}', b'{"id":"d"}']
-    frame = frame_from_ndjson([b"\n".join(lines[:2]), lines[2]], ["a", "c", "d"])
+    frame = frame_from_ndjson([b"\n".join(lines[:2]), lines[2]])
     assert frame["job_id"].to_list() == ["a", "c", "d"]
     assert frame["title"].to_list() == [None, "T", None]
     assert frame["raw"].to_list() == [line.decode() for line in lines]
-    with pytest.raises(ValueError, match="3 records but 2 ids"):
-        frame_from_ndjson([b"\n".join(lines)], ["a", "c"])
+
+
+@pytest.mark.parametrize(
+    ("line", "job_id", "title"),
+    [
+        (b'{"\\u0069d":"a","title":"T"}', "a", "T"),  # the key spelled with an escape
+        (b'{"id":"x","i\\u0064":"b"}', "b", None),  # repeated, the second one escaped
+        (b'{"id":"c","company":{"id":"k"},"title":"T"}', "c", "T"),  # a nested "id"
+        (b'{"id":"d","title":"say \\"id\\""}', "d", 'say "id"'),  # "id" inside a string
+        (b'{"title":"T","id":"e"}', "e", "T"),
+    ],
+)
+def test_only_lines_that_could_read_otherwise_are_checked_and_all_read_as_the_connector(
+    line: bytes, job_id: str, title: str | None
+) -> None:
+    plain = b'{"id":"p","title":"P"}'
+    frame = frame_from_ndjson([plain + b"\n" + line + b"\n" + plain])
+    assert frame["job_id"].to_list() == ["p", job_id, "p"]
+    assert frame["title"].to_list() == ["P", title, "P"]
+    assert frame["raw"].to_list()[1] == line.decode()
 
 
 def test_canonical_json_keeps_the_last_of_a_repeated_key_and_nulls_what_a_double_cannot_hold() -> (
@@ -246,7 +264,20 @@ def test_canonical_json_keeps_the_last_of_a_repeated_key_and_nulls_what_a_double
     assert canonical_json(b'{"id":"a","x":1e400}') == b'{"id":"a","x":null}'
 
 
-def test_ids_the_connector_vouches_for_are_not_checked() -> None:
-    lines = [b'{"id":"a"}', b'{"id":"b","id":"c"}', b'{"id":"d","id":"e"}']
-    frame = frame_from_ndjson([b"\n".join(lines)], [None, "c", None])
-    assert frame["job_id"].to_list() == ["a", "c", "d"]
+@pytest.mark.parametrize(
+    ("number", "read_as"),
+    [
+        (2**128 - 1, str(2**128 - 1)),  # the largest integer Polars reads: kept exactly
+        (-(2**127) - 1, "-170141183460469230000000000000000000000"),  # beyond: as a double
+        (10**400, None),  # beyond a double too: null
+    ],
+)
+def test_an_integer_beyond_what_polars_reads_fails_only_its_own_line(
+    number: int, read_as: str | None
+) -> None:
+    lines = [b'{"id":"a","location":' + str(number).encode() + b"}", b'{"id":"b","title":"T"}']
+    frame = frame_from_ndjson([b"\n".join(lines)])
+    assert frame["job_id"].to_list() == ["a", "b"]
+    assert frame["location_raw"].to_list() == [read_as, None]
+    assert frame["title"].to_list() == [None, "T"]
+    assert frame["raw"].to_list() == [line.decode() for line in lines]
