@@ -7,7 +7,7 @@ which made a full sync's memory grow with the listing instead of staying bounded
 
 Here every id is kept as columns, and a call's ids are answered with a few vectorized operations:
 
-* a Bloom filter over the ids' 64-bit hashes (32 bits per id, two probes: ~0.4% false positives
+* a Bloom filter over the ids' 64-bit hashes (32 bits per id, three probes: ~0.07% false positives
   when full) says of most ids, at once, that they are new; only the rest are looked up;
 * the hashes of the newest ids (up to ``freeze_at``) sit unsorted in a small buffer; older ones
   are frozen into sorted runs with each hash's position, merged like an LSM tree (a run is merged
