@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -31,11 +32,12 @@ from connectors.errors import (
     error_for_status,
 )
 from connectors.models import ApiErrorBody, Job, Page, PageBodyError, decode_page
-from connectors.pagination import FetchResult, Scanner, ScanReport
+from connectors.pagination import FetchResult, PumpFactory, Scanner, ScanReport
+from connectors.pump import Exchange, PagePump
 from connectors.redaction import install_log_redaction, redact, register_secret
 from connectors.retry import RetryPolicy, parse_retry_after
 from connectors.throttle import AdaptiveLimiter
-from connectors.transport import HttptoolsTransport
+from connectors.transport import HttptoolsTransport, request_bytes
 
 __all__ = ["DEFAULT_BASE_URL", "Client", "JobScan", "Jobs"]
 
@@ -183,34 +185,33 @@ class Client:
             extensions={"timeout": self._timeout},
         )
         with self._limiter.slot():
-            sent = next(self._sequence)
-            self._request_total = next(self._requests) + 1
-            if count_request is not None:
-                count_request()
+            sent = self._begin_attempt(count_request)
             try:
                 response = self._transport.handle_request(request)
                 try:
                     response.read()
                 finally:
                     response.close()
-            except httpx.TimeoutException as exc:
-                _scrub(exc)
-                raise NetworkError(
-                    f"{action} timed out ({type(exc).__name__})",
-                    request_sent=not isinstance(exc, httpx.ConnectTimeout),
-                ) from exc
             except httpx.TransportError as exc:
-                _scrub(exc)
-                raise NetworkError(
-                    f"{action} failed: {_transport_reason(exc)}",
-                    request_sent=not isinstance(exc, httpx.ConnectError),
-                ) from exc
+                raise _network_error(exc, action) from exc
             received = next(self._sequence)
         status = response.status_code
         if status >= 300:
             raise self._status_error(response, action)
         self._limiter.succeeded()
         return response.content, status, sent, received
+
+    def _begin_attempt(self, count_request: Callable[[], None] | None) -> int:
+        """Count one HTTP attempt; its sequence number, taken just before it goes out."""
+        sent = next(self._sequence)
+        self._request_total = next(self._requests) + 1
+        if count_request is not None:
+            count_request()
+        return sent
+
+    def _end_attempt(self) -> int:
+        """The sequence number taken just after a response came in."""
+        return next(self._sequence)
 
     def _status_error(self, response: httpx.Response, action: str) -> JobSphereError:
         retry_after = None
@@ -232,28 +233,91 @@ class Client:
         filters: Mapping[str, str],
         cancelled: Callable[[], bool] | None = None,
         count_request: Callable[[], None] | None = None,
+        first_error: JobSphereError | None = None,
     ) -> FetchResult:
-        """One validated ``GET /jobs`` page, retried (a bad envelope counts as truncated)."""
-        params = {**filters, "page": page, "limit": limit}
-        action = f"GET /jobs {_describe(params)}"
+        """One validated ``GET /jobs`` page, retried (a bad envelope counts as truncated).
+
+        ``first_error`` is how an attempt already made elsewhere (the page pump) failed: it is
+        handled as this call's first attempt (retried, waited for, or raised), so a failure is
+        treated the same whichever path met it.
+        """
+        params = _page_params(filters, page, limit)
+        action = _page_action(params)
+        pending = [first_error] if first_error is not None else []
 
         def attempt() -> FetchResult:
+            if pending:
+                raise pending.pop()
             sent_at = datetime.now(UTC)
             content, status, sent, received = self._attempt(
                 "GET", "/jobs", params, None, action, count_request
             )
-            try:
-                body = decode_page(content)
-            except PageBodyError as exc:
-                if exc.malformed:
-                    raise _not_json(action, status, content) from exc
-                raise TruncatedResponseError(
-                    f"{action} returned a body that is not a page envelope ({exc})",
-                    status=status,
-                ) from exc
-            return FetchResult(body=body, sent=sent, received=received, sent_at=sent_at)
+            return _page_result(content, status, sent, received, sent_at, action)
 
         return self.retry.run(attempt, action=action, on_retry=self._on_retry, cancelled=cancelled)
+
+    def _page_pump(self, filters: Mapping[str, str]) -> PumpFactory | None:
+        """Pages of a concurrent scan multiplexed on one thread (:mod:`connectors.pump`), when
+        requests go over the default transport; None otherwise (a caller's transport, such as
+        ``httpx.MockTransport`` in tests, keeps the thread pool)."""
+        transport = self._transport
+        if not isinstance(transport, HttptoolsTransport):
+            return None
+        url = httpx.URL(self.base_url + "/jobs")
+        headers = self._headers
+        base_path = url.raw_path.decode("ascii")
+
+        def factory(
+            limit: int,
+            cancelled: Callable[[], bool],
+            count_request: Callable[[], None],
+            fallback: Callable[[int, Any], Future[FetchResult]],
+        ) -> PagePump:
+            # The header block is the one this client's requests carry (Host first, as httpx
+            # adds it), taken once from a real request; only the request line differs per page.
+            template = httpx.Request("GET", url, headers=headers)
+            block = request_bytes(template, b"").split(b"\r\n", 1)[1]
+
+            # urlencode(_page_params(...)), with the filters encoded once.
+            start = f"GET {base_path}?" + "".join(f"{urlencode(filters)}&" if filters else "")
+
+            def request_for(page: int) -> bytes:
+                return f"{start}page={page}&limit={limit} HTTP/1.1\r\n".encode("ascii") + block
+
+            def finish(page: int, exchange: Exchange) -> FetchResult:
+                action = _page_action(_page_params(filters, page, limit))
+                received = self._end_attempt()
+                if exchange.error is not None:
+                    raise _network_error(exchange.error, action) from exchange.error
+                if exchange.status >= 300:
+                    response = httpx.Response(
+                        exchange.status, headers=exchange.headers, content=exchange.body
+                    )
+                    raise self._status_error(response, action)
+                result = _page_result(
+                    exchange.body,
+                    exchange.status,
+                    exchange.sent,
+                    received,
+                    exchange.sent_at,
+                    action,
+                )
+                self._limiter.succeeded()
+                return result
+
+            return PagePump(
+                transport,
+                (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)),
+                request_for=request_for,
+                begin=lambda: self._begin_attempt(count_request),
+                finish=finish,
+                limiter=self._limiter,
+                cancelled=cancelled,
+                fallback=fallback,
+                timeouts=self._timeout,
+            )
+
+        return factory
 
 
 class JobScan:
@@ -293,9 +357,13 @@ class Jobs:
         filters = _filters(q, location, type)
 
         def fetch(
-            page: int, limit: int, cancelled: Callable[[], bool], count: Callable[[], None]
+            page: int,
+            limit: int,
+            cancelled: Callable[[], bool],
+            count: Callable[[], None],
+            first_error: JobSphereError | None = None,
         ) -> FetchResult:
-            return client.fetch_page(page, limit, filters, cancelled, count)
+            return client.fetch_page(page, limit, filters, cancelled, count, first_error)
 
         return JobScan(
             Scanner(
@@ -307,6 +375,7 @@ class Jobs:
                 expected_total=expected_total,
                 stop_before=stop_before,
                 on_page=on_page,
+                pump=client._page_pump(filters),
             )
         )
 
@@ -351,6 +420,43 @@ def _job_from(body: Any, action: str) -> Job:
         raise TruncatedResponseError(
             f"{action} returned a body that is not a job with an id", status=200
         ) from exc
+
+
+def _page_params(filters: Mapping[str, str], page: int, limit: int) -> dict[str, Any]:
+    return {**filters, "page": page, "limit": limit}
+
+
+def _page_action(params: Mapping[str, Any]) -> str:
+    return f"GET /jobs {_describe(params)}"
+
+
+def _page_result(
+    content: bytes, status: int, sent: int, received: int, sent_at: datetime, action: str
+) -> FetchResult:
+    """A 2xx ``GET /jobs`` body as a page, or the error that says why it is not one."""
+    try:
+        body = decode_page(content)
+    except PageBodyError as exc:
+        if exc.malformed:
+            raise _not_json(action, status, content) from exc
+        raise TruncatedResponseError(
+            f"{action} returned a body that is not a page envelope ({exc})", status=status
+        ) from exc
+    return FetchResult(body=body, sent=sent, received=received, sent_at=sent_at)
+
+
+def _network_error(exc: httpx.TransportError, action: str) -> NetworkError:
+    """A transport failure as the client reports it (secrets masked in the cause too)."""
+    _scrub(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError(
+            f"{action} timed out ({type(exc).__name__})",
+            request_sent=not isinstance(exc, httpx.ConnectTimeout),
+        )
+    return NetworkError(
+        f"{action} failed: {_transport_reason(exc)}",
+        request_sent=not isinstance(exc, httpx.ConnectError),
+    )
 
 
 def _not_json(action: str, status: int, content: bytes) -> TruncatedResponseError:

@@ -2,8 +2,9 @@
 
 **The paginator.** :class:`Scanner` holds the scan's explicit state (reads so far, ids seen, the
 next page to ask for) and is driven by :meth:`Scanner.pages`. Pages are read with ``limit=100``.
-A full scan reads its first page, learns ``meta.total``, then fetches the remaining pages on a
-bounded thread pool (one shared connection pool, so connections are reused) while yielding pages
+A full scan reads its first page, learns ``meta.total``, then fetches the remaining pages
+concurrently -- through the client's page pump (:mod:`connectors.pump`, one thread) when it has
+one, else on a bounded thread pool; one shared connection pool either way -- while yielding pages
 strictly in ascending order: out-of-order arrivals wait in a window of ``4 x concurrency`` pages,
 so memory stays bounded however large the listing is. The client halves its concurrency when it
 sees 429s. Incremental scans (``stop_before``) read sequentially, newest first, and stop after the
@@ -69,7 +70,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 from connectors.coverage import Coverage, Key, Read
 from connectors.models import Page, PageBody, RecordKeys, UsableRecords, split_records
@@ -96,7 +97,23 @@ class FetchResult:
 
 
 Fetcher = Callable[[int, int, Callable[[], bool], Callable[[], None]], FetchResult]
-"""``fetch(page, limit, cancelled, count_request)``; calls ``count_request`` per HTTP attempt."""
+"""``fetch(page, limit, cancelled, count_request)``; calls ``count_request`` per HTTP attempt.
+Given a pump, it is also called with a fifth argument: the error of an attempt the pump made."""
+
+
+class Pump(Protocol):
+    """Requests pages concurrently without a thread per request (:mod:`connectors.pump`)."""
+
+    def submit(self, page: int) -> Future[FetchResult]: ...
+
+    def close(self) -> None: ...
+
+
+PumpFactory = Callable[
+    [int, Callable[[], bool], Callable[[], None], Callable[[int, Any], Future[FetchResult]]], Pump
+]
+"""``pump(limit, cancelled, count_request, fallback)``; ``fallback(page, error)`` fetches a page
+the ordinary way, ``error`` counting as its first attempt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +202,14 @@ class Scanner:
         stop_before: datetime | tuple[datetime, str] | None = None,
         max_rereads: int | None = None,
         on_page: Callable[[Page], None] | None = None,
+        pump: PumpFactory | None = None,
     ) -> None:
         if start_page < 1:
             raise ValueError("start_page must be >= 1")
         if not 1 <= page_size <= 100:
             raise ValueError("page_size must be between 1 and 100")
         self._fetch = fetch
+        self._pump = pump
         self.page_size = page_size
         self.concurrency = max(1, concurrency)
         self.concurrent = concurrent and stop_before is None and self.concurrency > 1
@@ -421,11 +440,24 @@ class Scanner:
         window = 4 * self.concurrency
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="jobsphere-scan")
         futures: dict[int, Future[FetchResult]] = {}
+        pump: Pump | None = None
+        if self._pump is not None:
+            # The pump makes the requests; the pool takes only the pages it hands back.
+            cancelled = self._cancel.is_set
+
+            def fallback(page: int, error: Any) -> Future[FetchResult]:
+                fetch = self._fetch
+                return pool.submit(fetch, page, size, cancelled, self._count_request, error)  # type: ignore[call-arg]
+
+            pump = self._pump(size, cancelled, self._count_request, fallback)
         try:
             next_submit = next_yield = self.start_page + 1
             while next_yield <= last_page:
                 while next_submit <= last_page and next_submit < next_yield + window:
-                    futures[next_submit] = pool.submit(self._get, next_submit, size)
+                    if pump is not None:
+                        futures[next_submit] = pump.submit(next_submit)
+                    else:
+                        futures[next_submit] = pool.submit(self._get, next_submit, size)
                     next_submit += 1
                 # The next page, and those after it that have already arrived intact: their ids
                 # are checked against the ids seen in one call (the same answers as page by page,
@@ -448,6 +480,8 @@ class Scanner:
         finally:
             if futures:
                 self._cancel.set()
+            if pump is not None:
+                pump.close()
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _probe(self) -> Read:

@@ -40,9 +40,21 @@ class AdaptiveLimiter:
         try:
             yield
         finally:
-            with self._cond:
-                self._active -= 1
-                self._cond.notify()
+            self.release()
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free now (the page pump cannot block its loop); pair with
+        :meth:`release`."""
+        with self._cond:
+            if self._active >= self._limit:
+                return False
+            self._active += 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify()
 
     def rate_limited(self) -> None:
         with self._cond:

@@ -38,15 +38,22 @@ from typing import Any
 import httptools
 import httpx
 
-__all__ = ["HttptoolsTransport"]
+__all__ = [
+    "INCOMPLETE_RESPONSE",
+    "Connection",
+    "HttptoolsTransport",
+    "ResponseReader",
+    "request_bytes",
+    "still_open",
+]
 
 _Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _RECV_BYTES = 256 * 1024
-_INCOMPLETE = "the server closed the connection without sending a complete response"
+INCOMPLETE_RESPONSE = "the server closed the connection without sending a complete response"
 
 
-class _Connection:
+class Connection:
     """One socket to one origin; ``reusable`` once a response ended cleanly with keep-alive."""
 
     __slots__ = ("buffer", "reusable", "sock")
@@ -63,7 +70,7 @@ class _Connection:
             self.sock.close()
 
 
-class _Response:
+class ResponseReader:
     """llhttp's callbacks for one response: headers, body pieces, and whether it has ended."""
 
     __slots__ = ("body", "complete", "delimited", "headers", "headers_done", "keep_alive", "parser")
@@ -102,7 +109,7 @@ class HttptoolsTransport(httpx.BaseTransport):
     def __init__(self, *, max_keepalive: int = 10, ssl_context: Any = None) -> None:
         self._max_keepalive = max(0, max_keepalive)
         self._ssl_context = ssl_context
-        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._idle: dict[_Origin, list[Connection]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -112,13 +119,13 @@ class HttptoolsTransport(httpx.BaseTransport):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
         origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
         timeout = request.extensions.get("timeout", {})
-        connection = self._checkout(origin, timeout.get("connect"))
+        connection = self.checkout(origin, timeout.get("connect"))
         try:
             status, headers, body = _exchange(connection, request, timeout)
         except BaseException:
             connection.close()
             raise
-        self._checkin(origin, connection)
+        self.checkin(origin, connection)
         return httpx.Response(
             status,
             headers=headers,
@@ -135,12 +142,13 @@ class HttptoolsTransport(httpx.BaseTransport):
                 connection.close()
 
     # ------------------------------------------------------------------ pool
-    def _checkout(self, origin: _Origin, connect_timeout: float | None) -> _Connection:
+    # Public to connectors.pump, which drives pooled connections from its own thread.
+    def checkout(self, origin: _Origin, connect_timeout: float | None) -> Connection:
         with self._lock:
             idle = self._idle.get(origin, [])
             while idle:
                 connection = idle.pop()
-                if _still_open(connection.sock):
+                if still_open(connection.sock):
                     return connection
                 connection.close()
         scheme, host, port = origin
@@ -162,9 +170,9 @@ class HttptoolsTransport(httpx.BaseTransport):
         except (OSError, ssl.SSLError) as exc:
             sock.close()
             raise httpx.ConnectError(f"TLS handshake with {host}:{port} failed: {exc}") from exc
-        return _Connection(sock)
+        return Connection(sock)
 
-    def _checkin(self, origin: _Origin, connection: _Connection) -> None:
+    def checkin(self, origin: _Origin, connection: Connection) -> None:
         if connection.reusable:
             with self._lock:
                 idle = self._idle.setdefault(origin, [])
@@ -174,7 +182,7 @@ class HttptoolsTransport(httpx.BaseTransport):
         connection.close()
 
 
-def _request_bytes(request: httpx.Request, content: bytes) -> bytes:
+def request_bytes(request: httpx.Request, content: bytes) -> bytes:
     """The request line, the request's headers (Host from its URL if it has none) and the body,
     as one write."""
     lines = [f"{request.method} {request.url.raw_path.decode('ascii')} HTTP/1.1"]
@@ -188,11 +196,11 @@ def _request_bytes(request: httpx.Request, content: bytes) -> bytes:
 
 
 def _exchange(
-    connection: _Connection, request: httpx.Request, timeout: dict[str, Any]
+    connection: Connection, request: httpx.Request, timeout: dict[str, Any]
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     sock = connection.sock
     connection.reusable = False
-    payload = _request_bytes(request, request.read())
+    payload = request_bytes(request, request.read())
     try:
         sock.settimeout(timeout.get("write"))
         sock.sendall(payload)
@@ -201,7 +209,7 @@ def _exchange(
     except OSError as exc:
         raise httpx.WriteError(str(exc) or type(exc).__name__) from exc
 
-    response = _Response()
+    response = ResponseReader()
     try:
         _receive(connection, response, timeout.get("read"))
         status = response.parser.get_status_code()
@@ -211,7 +219,7 @@ def _exchange(
     return status, response.headers, body
 
 
-def _receive(connection: _Connection, response: _Response, read_timeout: float | None) -> None:
+def _receive(connection: Connection, response: ResponseReader, read_timeout: float | None) -> None:
     """Read one response into ``response``; mark the connection reusable if it allows."""
     sock, buffer, parser = connection.sock, connection.buffer, response.parser
     assert parser is not None
@@ -225,7 +233,7 @@ def _receive(connection: _Connection, response: _Response, read_timeout: float |
                     if response.headers_done and not response.delimited:
                         clean = False  # a body delimited by the end of the connection: it ended
                         break
-                    raise httpx.RemoteProtocolError(_INCOMPLETE)
+                    raise httpx.RemoteProtocolError(INCOMPLETE_RESPONSE)
                 try:
                     parser.feed_data(view[:received])
                 except httptools.HttpParserError as exc:
@@ -236,11 +244,11 @@ def _receive(connection: _Connection, response: _Response, read_timeout: float |
             raise httpx.ReadTimeout("timed out") from exc
         except OSError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
-    # Anything that arrives later while the connection is idle is caught by ``_still_open``.
+    # Anything that arrives later while the connection is idle is caught by ``still_open``.
     connection.reusable = clean and response.keep_alive
 
 
-def _still_open(sock: socket.socket) -> bool:
+def still_open(sock: socket.socket) -> bool:
     """An idle keep-alive connection has nothing to read; readable means closed (or junk)."""
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return False
