@@ -245,6 +245,8 @@ def test_a_repeated_id_key_is_read_as_the_connector_read_it() -> None:
         (b'{"id":"c","company":{"id":"k"},"title":"T"}', "c", "T"),  # a nested "id"
         (b'{"id":"d","title":"say \\"id\\""}', "d", 'say "id"'),  # "id" inside a string
         (b'{"title":"T","id":"e"}', "e", "T"),
+        (b'{"title":"T","id":"e","id":"f"}', "f", "T"),  # repeated, the record not led by it
+        (b'{ "id":"g", "id":"h"}', "h", None),  # led by it, but not in the usual form
     ],
 )
 def test_only_lines_that_could_read_otherwise_are_checked_and_all_read_as_the_connector(
