@@ -37,7 +37,7 @@ from connectors.pump import Exchange, PagePump
 from connectors.redaction import install_log_redaction, redact, register_secret
 from connectors.retry import RetryPolicy, parse_retry_after
 from connectors.throttle import AdaptiveLimiter
-from connectors.transport import HttptoolsTransport, request_bytes
+from connectors.transport import HttptoolsTransport, origin_of, request_bytes
 
 __all__ = ["DEFAULT_BASE_URL", "Client", "JobScan", "Jobs"]
 
@@ -279,7 +279,7 @@ class Client:
             block = request_bytes(template, b"").split(b"\r\n", 1)[1]
 
             # urlencode(_page_params(...)), with the filters encoded once.
-            start = f"GET {base_path}?" + "".join(f"{urlencode(filters)}&" if filters else "")
+            start = f"GET {base_path}?" + (f"{urlencode(filters)}&" if filters else "")
 
             def request_for(page: int) -> bytes:
                 return f"{start}page={page}&limit={limit} HTTP/1.1\r\n".encode("ascii") + block
@@ -307,7 +307,7 @@ class Client:
 
             return PagePump(
                 transport,
-                (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)),
+                origin_of(url),
                 request_for=request_for,
                 begin=lambda: self._begin_attempt(count_request),
                 finish=finish,

@@ -33,18 +33,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httptools
 import httpx
 
 from connectors.errors import JobSphereError
 from connectors.pagination import FetchResult
 from connectors.throttle import AdaptiveLimiter
-from connectors.transport import (
-    INCOMPLETE_RESPONSE,
-    Connection,
-    HttptoolsTransport,
-    ResponseReader,
-)
+from connectors.transport import Connection, HttptoolsTransport, ResponseReader, receive_some
 
 __all__ = ["Exchange", "PagePump"]
 
@@ -151,16 +145,11 @@ class PagePump:
                         self._forget(key.data)
                 self._expire()
         except BaseException as exc:  # a defect here must not hang the scan: say so per page
-            for exchange in list(self._busy.values()):
-                self._drop(exchange)
-                self._limiter.release()
-                _settle(exchange.future, exc)
             while self._inbox:
                 self._queue.append(self._inbox.popleft())
-            for _, future in self._queue:
+            for future in [e.future for e in self._busy.values()] + [f for _, f in self._queue]:
                 _settle(future, exc)
-            self._queue.clear()
-        finally:
+        finally:  # settled futures stay as they are; the rest are cancelled
             self._shut()
 
     def _timeout(self) -> float | None:
@@ -204,31 +193,14 @@ class PagePump:
         self._busy[connection.sock.fileno()] = exchange
 
     def _readable(self, exchange: Exchange) -> None:
-        connection, reader = exchange.connection, exchange.reader
-        assert connection is not None and reader.parser is not None
+        assert exchange.connection is not None
         try:
-            received = connection.sock.recv_into(connection.buffer)
-        except OSError as exc:
-            self._failed(exchange, httpx.ReadError(str(exc) or type(exc).__name__))
+            receive_some(exchange.connection, exchange.reader)
+        except httpx.TransportError as exc:
+            self._failed(exchange, exc)
             return
-        clean = True
-        if not received:
-            if not (reader.headers_done and not reader.delimited):
-                self._failed(exchange, httpx.RemoteProtocolError(INCOMPLETE_RESPONSE))
-                return
-            reader.complete, clean = True, False  # a body delimited by the end of the connection
-        else:
-            try:
-                with memoryview(connection.buffer) as view:
-                    reader.parser.feed_data(view[:received])
-            except httptools.HttpParserError as exc:
-                if not reader.complete:
-                    error = httpx.RemoteProtocolError(f"malformed HTTP response ({exc})")
-                    self._failed(exchange, error)
-                    return
-                clean = False  # junk after a whole response: keep it, drop the connection
-        if reader.complete:
-            self._completed(exchange, clean=clean)
+        if exchange.reader.complete:
+            self._completed(exchange)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -236,19 +208,15 @@ class PagePump:
             self._failed(exchange, httpx.ReadTimeout("timed out"))
 
     # ------------------------------------------------------------- outcomes
-    def _completed(self, exchange: Exchange, *, clean: bool) -> None:
-        connection, reader = exchange.connection, exchange.reader
-        assert connection is not None and reader.parser is not None
+    def _completed(self, exchange: Exchange) -> None:
+        connection = exchange.connection
+        assert connection is not None
         del self._busy[connection.sock.fileno()]
-        exchange.status = reader.parser.get_status_code()
-        reader.parser = None  # the parser holds the reader: no cycle left for the GC
-        connection.reusable = clean and reader.keep_alive
+        exchange.status, exchange.headers, exchange.body = exchange.reader.finish()
         if connection.reusable and not self._closing:
             self._idle.append(connection)
         else:
             self._forget(connection)
-        exchange.headers = reader.headers
-        exchange.body = reader.body[0] if len(reader.body) == 1 else b"".join(reader.body)
         self._resolve(exchange)
 
     def _failed(self, exchange: Exchange, error: httpx.TransportError) -> None:

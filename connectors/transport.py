@@ -39,18 +39,18 @@ import httptools
 import httpx
 
 __all__ = [
-    "INCOMPLETE_RESPONSE",
     "Connection",
     "HttptoolsTransport",
     "ResponseReader",
+    "origin_of",
+    "receive_some",
     "request_bytes",
-    "still_open",
 ]
 
 _Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _RECV_BYTES = 256 * 1024
-INCOMPLETE_RESPONSE = "the server closed the connection without sending a complete response"
+_INCOMPLETE = "the server closed the connection without sending a complete response"
 
 
 class Connection:
@@ -102,6 +102,15 @@ class ResponseReader:
         self.keep_alive = self.parser is not None and self.parser.should_keep_alive()
         self.complete = True
 
+    def finish(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Status, headers and body of the complete response; the parser is let go (it holds
+        the reader: no cycle left for the GC)."""
+        assert self.parser is not None
+        status = self.parser.get_status_code()
+        self.parser = None
+        body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+        return status, self.headers, body
+
 
 class HttptoolsTransport(httpx.BaseTransport):
     """HTTP/1.1 over sockets with llhttp parsing and connection reuse; see the module docstring."""
@@ -114,10 +123,7 @@ class HttptoolsTransport(httpx.BaseTransport):
         self._closed = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        if url.scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
-        origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
+        origin = origin_of(request.url)
         timeout = request.extensions.get("timeout", {})
         connection = self.checkout(origin, timeout.get("connect"))
         try:
@@ -148,7 +154,7 @@ class HttptoolsTransport(httpx.BaseTransport):
             idle = self._idle.get(origin, [])
             while idle:
                 connection = idle.pop()
-                if still_open(connection.sock):
+                if _still_open(connection.sock):
                     return connection
                 connection.close()
         scheme, host, port = origin
@@ -212,43 +218,58 @@ def _exchange(
     response = ResponseReader()
     try:
         _receive(connection, response, timeout.get("read"))
-        status = response.parser.get_status_code()
-    finally:
+    except BaseException:
         response.parser = None  # the parser holds the response: no cycle left for the GC
-    body = response.body[0] if len(response.body) == 1 else b"".join(response.body)
-    return status, response.headers, body
+        raise
+    return response.finish()
 
 
 def _receive(connection: Connection, response: ResponseReader, read_timeout: float | None) -> None:
-    """Read one response into ``response``; mark the connection reusable if it allows."""
-    sock, buffer, parser = connection.sock, connection.buffer, response.parser
-    assert parser is not None
-    clean = True
-    with memoryview(buffer) as view:
-        try:
-            sock.settimeout(read_timeout)
-            while not response.complete:
-                received = sock.recv_into(buffer)
-                if not received:
-                    if response.headers_done and not response.delimited:
-                        clean = False  # a body delimited by the end of the connection: it ended
-                        break
-                    raise httpx.RemoteProtocolError(INCOMPLETE_RESPONSE)
-                try:
-                    parser.feed_data(view[:received])
-                except httptools.HttpParserError as exc:
-                    if not response.complete:
-                        raise httpx.RemoteProtocolError(f"malformed HTTP response ({exc})") from exc
-                    clean = False  # junk after a whole response: keep it, drop the connection
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("timed out") from exc
-        except OSError as exc:
-            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
-    # Anything that arrives later while the connection is idle is caught by ``still_open``.
-    connection.reusable = clean and response.keep_alive
+    """Read one whole response into ``response``."""
+    connection.sock.settimeout(read_timeout)
+    while not response.complete:
+        receive_some(connection, response)
+    # Anything that arrives later while the connection is idle is caught by ``_still_open``.
 
 
-def still_open(sock: socket.socket) -> bool:
+def receive_some(connection: Connection, response: ResponseReader) -> None:
+    """One read from the connection, fed to llhttp; once the response is complete, the
+    connection is marked reusable if it allows. Failures are raised as httpx's own exceptions.
+    Shared by this transport and :mod:`connectors.pump`, which calls it when epoll says the
+    socket is readable."""
+    assert response.parser is not None
+    try:
+        received = connection.sock.recv_into(connection.buffer)
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout("timed out") from exc
+    except OSError as exc:
+        raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+    if not received:
+        if response.headers_done and not response.delimited:
+            response.complete = True  # a body delimited by the end of the connection: it ended
+            connection.reusable = False
+            return
+        raise httpx.RemoteProtocolError(_INCOMPLETE)
+    try:
+        with memoryview(connection.buffer) as view:
+            response.parser.feed_data(view[:received])
+    except httptools.HttpParserError as exc:
+        if not response.complete:
+            raise httpx.RemoteProtocolError(f"malformed HTTP response ({exc})") from exc
+        connection.reusable = False  # junk after a whole response: keep it, drop the connection
+        return
+    if response.complete:
+        connection.reusable = response.keep_alive
+
+
+def origin_of(url: httpx.URL) -> _Origin:
+    """Scheme, host and port (the scheme's default if the URL has none): a pool's key."""
+    if url.scheme not in _DEFAULT_PORTS:
+        raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
+    return (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
+
+
+def _still_open(sock: socket.socket) -> bool:
     """An idle keep-alive connection has nothing to read; readable means closed (or junk)."""
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return False

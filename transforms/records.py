@@ -170,10 +170,11 @@ def _readable(line: bytes) -> bytes:
     try:
         orjson.loads(line)
     except orjson.JSONDecodeError:
-        return _dumps_forgiving(json.loads(line))
-    if _LONG_DIGIT_RUN.search(line):
-        return _dumps_forgiving(json.loads(line))
-    return line
+        pass
+    else:
+        if not _LONG_DIGIT_RUN.search(line):
+            return line
+    return _dumps_forgiving(json.loads(line))
 
 
 def _fields(buffer: bytes) -> pl.DataFrame:
@@ -224,8 +225,8 @@ def _connector_id(line: bytes) -> Any:
     """The record's ``id`` as the connector reads it: the last of repeated keys, escapes decoded."""
     try:
         return _RECORD_ID.decode(line).id
-    except msgspec.MsgspecError:
-        return orjson.loads(canonical_json(line)).get("id")
+    except msgspec.MsgspecError:  # a number beyond a double, a lone surrogate: Python's reader
+        return json.loads(line).get("id")
 
 
 def _dumps_forgiving(record: dict[str, Any]) -> bytes:
