@@ -110,7 +110,13 @@ class PagePump:
         """Request ``page``; its future holds the page, or the ordinary path's outcome."""
         future: Future[FetchResult] = Future()
         self._inbox.append((page, future))
-        self._wake()
+        # The loop takes the inbox in at the top of every turn. While an exchange is in flight
+        # and every slot is taken, the next response (which frees a slot) starts that turn
+        # anyway, so a wake-up would only cost a send, an epoll round and a recv: most
+        # submissions of a running scan are made then. Appended before looking, so a slot
+        # freed meanwhile is freed before the turn that takes this page in.
+        if not self._busy or self._limiter.has_room():
+            self._wake()
         return future
 
     def close(self) -> None:

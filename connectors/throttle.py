@@ -51,6 +51,11 @@ class AdaptiveLimiter:
             self._active += 1
             return True
 
+    def has_room(self) -> bool:
+        """Whether a slot is free at this instant, read without the lock: a hint for a caller
+        that only decides whether to wake the page pump, never a reservation."""
+        return self._active < self._limit
+
     def release(self) -> None:
         with self._cond:
             self._active -= 1

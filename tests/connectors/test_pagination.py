@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors import Page
-from connectors.pagination import FetchResult, Scanner, order_key, time_key
+from connectors.pagination import FetchResult, Scanner, _page_keys, order_key, time_key
 from tests.connectors.conftest import BASE, FakeApi, FakeClock, fake_client, make_job
 
 
@@ -305,6 +305,69 @@ def test_order_keys_compare_in_time_order_across_formats() -> None:
     assert order_key(1767225600, "a") is None
     assert time_key(datetime(2026, 1, 1)) == "2026-01-01T00:00:00"
     assert time_key(datetime(2026, 1, 1, microsecond=5, tzinfo=UTC)) == "2026-01-01T00:00:00.000005"
+
+
+_WIRE_STAMPS = st.sampled_from(
+    ["2026-01-02T00:00:00Z", "2026-01-01T12:00:00Z", "2026-01-01T00:00:00Z", "2025-12-31T23:59:59Z"]
+)
+_ODD_STAMPS = st.one_of(
+    st.none(),
+    st.integers(),
+    st.lists(st.integers(), min_size=20, max_size=20),  # len() 20, not a string
+    st.sampled_from(
+        [
+            "2026-01-01T01:00:00+01:00",
+            "2026-01-01T00:00:00.5Z",
+            "2026-01-01 00:00:00Z",
+            "2026-01-01T00:00:0Z",  # 19 characters
+            "X2026-01-01T00:00:0Z",  # 20 characters, its T and Z out of place
+            "yesterday",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.one_of(_WIRE_STAMPS, _ODD_STAMPS), st.sampled_from(["a", "b", "ab", "job_1"])),
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_page_keys_fast_path_answers_as_key_by_key(
+    records: list[tuple[Any, str]], newest_first: bool
+) -> None:
+    """The C-level check of a common page gives the ends and the order verdict that building
+    and comparing every key gives."""
+    if newest_first:
+        records.sort(key=lambda r: (str(r[0]), r[1]), reverse=True)
+    posted_at, ids = [r[0] for r in records], [r[1] for r in records]
+    keys = [order_key(*r) for r in records]
+    keyed = [k for k in keys if k is not None]
+    in_order = all(a >= b for a, b in zip(keyed, keyed[1:]))  # type: ignore[operator]
+
+    got = _page_keys(posted_at, ids)
+
+    assert (got.top, got.bottom) == ((keyed[0], keyed[-1]) if keyed else (None, None))
+    if got.keys is None:  # the fast path vouched for the order: it must be right
+        assert in_order
+    else:
+        assert got.keys == keys
+
+
+def test_page_keys_of_a_sorted_wire_page_skip_the_keys() -> None:
+    stamps = ["2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"]
+    got = _page_keys(stamps, ["c", "b", "a"])
+    assert got.keys is None
+    assert got.top == ("2026-01-02T00:00:00", "c")
+    assert got.bottom == ("2026-01-01T00:00:00", "a")
+    # A tie broken the wrong way round is out of order: every key is built for the message.
+    assert _page_keys(stamps, ["c", "a", "b"]).keys is not None
+    # 19 + 21 characters put a T and a Z where 20 + 20 would: still not the wire form.
+    odd = _page_keys(["2026-01-01T00:00:00ZZ", "026-01-01T00:00:00Z"], ["b", "a"])
+    assert odd.keys == [None, None]
+    assert odd.top is None and odd.bottom is None
 
 
 def test_pages_checked_together_drop_a_repeat_once_and_in_page_order() -> None:

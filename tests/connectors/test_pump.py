@@ -191,3 +191,58 @@ def test_closing_abandons_what_is_not_answered_and_returns_connections() -> None
         release.set()
         assert all(future.cancelled() for future in later)
         assert not [t for t in threading.enumerate() if t.name == "jobsphere-pump"]
+
+
+def test_a_page_submitted_while_a_slot_is_free_goes_out_before_any_response() -> None:
+    """Submissions skip the wake-up only while every slot is taken; with a slot free and a
+    request still unanswered, the next page must not wait for that response."""
+    arrived = {page: threading.Event() for page in (2, 3)}
+    release = threading.Event()
+
+    def answer(conn: socket.socket, request: bytes) -> bool:
+        page = _page_of(request)
+        arrived[page].set()
+        release.wait(5)
+        conn.sendall(_response(_page_body(page)))
+        return True
+
+    with _serving(answer) as server, _client(server, concurrency=4) as client:
+        factory = client._page_pump({})
+        assert factory is not None
+
+        def fallback(page: int, error: Any) -> Any:
+            raise AssertionError(f"page {page} should not fail: {error}")
+
+        pump = factory(LIMIT, lambda: False, lambda: None, fallback)
+        try:
+            first = pump.submit(2)
+            assert arrived[2].wait(5)
+            second = pump.submit(3)
+            assert arrived[3].wait(5), "page 3 waited for page 2's response"
+            release.set()
+            assert [first.result(5).body.meta.page, second.result(5).body.meta.page] == [2, 3]
+        finally:
+            release.set()
+            pump.close()
+
+
+def test_pages_submitted_while_every_slot_is_taken_all_arrive() -> None:
+    """With one slot, every submission after the first finds it taken (no wake-up): each page
+    is sent once the response before it frees the slot."""
+    def answer(conn: socket.socket, request: bytes) -> bool:
+        conn.sendall(_response(_page_body(_page_of(request))))
+        return True
+
+    with _serving(answer) as server, _client(server, concurrency=1) as client:
+        factory = client._page_pump({})
+        assert factory is not None
+
+        def fallback(page: int, error: Any) -> Any:
+            raise AssertionError(f"page {page} should not fail: {error}")
+
+        pump = factory(LIMIT, lambda: False, lambda: None, fallback)
+        try:
+            futures = [pump.submit(page) for page in range(2, PAGES + 1)]
+            assert [f.result(5).body.meta.page for f in futures] == list(range(2, PAGES + 1))
+        finally:
+            pump.close()
