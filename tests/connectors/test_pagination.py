@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -345,7 +346,7 @@ def test_page_keys_fast_path_answers_as_key_by_key(
     posted_at, ids = [r[0] for r in records], [r[1] for r in records]
     keys = [order_key(*r) for r in records]
     keyed = [k for k in keys if k is not None]
-    in_order = all(a >= b for a, b in zip(keyed, keyed[1:]))  # type: ignore[operator]
+    in_order = all(a >= b for a, b in pairwise(keyed))  # type: ignore[operator]
 
     got = _page_keys(posted_at, ids)
 

@@ -229,6 +229,7 @@ def test_a_page_submitted_while_a_slot_is_free_goes_out_before_any_response() ->
 def test_pages_submitted_while_every_slot_is_taken_all_arrive() -> None:
     """With one slot, every submission after the first finds it taken (no wake-up): each page
     is sent once the response before it frees the slot."""
+
     def answer(conn: socket.socket, request: bytes) -> bool:
         conn.sendall(_response(_page_body(_page_of(request))))
         return True
