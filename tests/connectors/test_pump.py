@@ -45,6 +45,19 @@ def _client(server: _Server, **kwargs: Any) -> Client:
     return Client("pump-key", server.url + "/v2", retry=retry, **kwargs)
 
 
+def _pump_of(client: Client) -> PagePump:
+    """The client's pump on its own, for pages that must never take the ordinary path."""
+    factory = client._page_pump({})
+    assert factory is not None
+
+    def fallback(page: int, error: Any) -> Any:
+        raise AssertionError(f"page {page} should not fail: {error}")
+
+    pump = factory(LIMIT, lambda: False, lambda: None, fallback)
+    assert isinstance(pump, PagePump)
+    return pump
+
+
 def _scan_ids(client: Client) -> tuple[list[str], Any]:
     scan = client.jobs.scan()
     ids = [job_id for page in scan for job_id in page.ids]
@@ -176,14 +189,7 @@ def test_closing_abandons_what_is_not_answered_and_returns_connections() -> None
         return True
 
     with _serving(answer) as server, _client(server) as client:
-        factory = client._page_pump({})
-        assert factory is not None
-
-        def fallback(page: int, error: Any) -> Any:
-            raise AssertionError(f"page {page} should not fail: {error}")
-
-        pump = factory(LIMIT, lambda: False, lambda: None, fallback)
-        assert isinstance(pump, PagePump)
+        pump = _pump_of(client)
         first = pump.submit(2).result(timeout=5)
         assert first.body.meta.page == 2
         later = [pump.submit(page) for page in range(3, 6)]
@@ -207,13 +213,7 @@ def test_a_page_submitted_while_a_slot_is_free_goes_out_before_any_response() ->
         return True
 
     with _serving(answer) as server, _client(server, concurrency=4) as client:
-        factory = client._page_pump({})
-        assert factory is not None
-
-        def fallback(page: int, error: Any) -> Any:
-            raise AssertionError(f"page {page} should not fail: {error}")
-
-        pump = factory(LIMIT, lambda: False, lambda: None, fallback)
+        pump = _pump_of(client)
         try:
             first = pump.submit(2)
             assert arrived[2].wait(5)
@@ -235,13 +235,7 @@ def test_pages_submitted_while_every_slot_is_taken_all_arrive() -> None:
         return True
 
     with _serving(answer) as server, _client(server, concurrency=1) as client:
-        factory = client._page_pump({})
-        assert factory is not None
-
-        def fallback(page: int, error: Any) -> Any:
-            raise AssertionError(f"page {page} should not fail: {error}")
-
-        pump = factory(LIMIT, lambda: False, lambda: None, fallback)
+        pump = _pump_of(client)
         try:
             futures = [pump.submit(page) for page in range(2, PAGES + 1)]
             assert [f.result(5).body.meta.page for f in futures] == list(range(2, PAGES + 1))
