@@ -252,7 +252,7 @@ class Client:
             content, status, sent, received = self._attempt(
                 "GET", "/jobs", params, None, action, count_request
             )
-            return _page_result(content, status, sent, received, sent_at, action)
+            return _page_result(content, status, sent, received, sent_at, lambda: action)
 
         return self.retry.run(attempt, action=action, on_retry=self._on_retry, cancelled=cancelled)
 
@@ -285,15 +285,18 @@ class Client:
                 return f"{start}page={page}&limit={limit} HTTP/1.1\r\n".encode("ascii") + block
 
             def finish(page: int, exchange: Exchange) -> FetchResult:
-                action = _page_action(_page_params(filters, page, limit))
                 received = self._end_attempt()
+
+                def action() -> str:  # only an error names the request: not built per page
+                    return _page_action(_page_params(filters, page, limit))
+
                 if exchange.error is not None:
-                    raise _network_error(exchange.error, action) from exchange.error
+                    raise _network_error(exchange.error, action()) from exchange.error
                 if exchange.status >= 300:
                     response = httpx.Response(
                         exchange.status, headers=exchange.headers, content=exchange.body
                     )
-                    raise self._status_error(response, action)
+                    raise self._status_error(response, action())
                 result = _page_result(
                     exchange.body,
                     exchange.status,
@@ -431,16 +434,22 @@ def _page_action(params: Mapping[str, Any]) -> str:
 
 
 def _page_result(
-    content: bytes, status: int, sent: int, received: int, sent_at: datetime, action: str
+    content: bytes,
+    status: int,
+    sent: int,
+    received: int,
+    sent_at: datetime,
+    action: Callable[[], str],
 ) -> FetchResult:
-    """A 2xx ``GET /jobs`` body as a page, or the error that says why it is not one."""
+    """A 2xx ``GET /jobs`` body as a page, or the error that says why it is not one (named by
+    ``action()``, called only then)."""
     try:
         body = decode_page(content)
     except PageBodyError as exc:
         if exc.malformed:
-            raise _not_json(action, status, content) from exc
+            raise _not_json(action(), status, content) from exc
         raise TruncatedResponseError(
-            f"{action} returned a body that is not a page envelope ({exc})", status=status
+            f"{action()} returned a body that is not a page envelope ({exc})", status=status
         ) from exc
     return FetchResult(body=body, sent=sent, received=received, sent_at=sent_at)
 
