@@ -194,7 +194,7 @@ class Client:
                     response.close()
             except httpx.TransportError as exc:
                 raise _network_error(exc, action) from exc
-            received = next(self._sequence)
+            received = self._end_attempt()
         status = response.status_code
         if status >= 300:
             raise self._status_error(response, action)

@@ -38,7 +38,13 @@ import httpx
 from connectors.errors import JobSphereError
 from connectors.pagination import FetchResult
 from connectors.throttle import AdaptiveLimiter
-from connectors.transport import Connection, HttptoolsTransport, ResponseReader, receive_some
+from connectors.transport import (
+    Connection,
+    HttptoolsTransport,
+    ResponseReader,
+    receive_some,
+    send_request,
+)
 
 __all__ = ["Exchange", "PagePump"]
 
@@ -134,8 +140,7 @@ class PagePump:
     def _run(self) -> None:
         try:
             while not self._closing:
-                while self._inbox:
-                    self._queue.append(self._inbox.popleft())
+                self._take_inbox()
                 if self._cancelled():
                     self._abandon_queued()
                 self._send_what_fits()
@@ -151,12 +156,17 @@ class PagePump:
                         self._forget(key.data)
                 self._expire()
         except BaseException as exc:  # a defect here must not hang the scan: say so per page
-            while self._inbox:
-                self._queue.append(self._inbox.popleft())
+            self._take_inbox()
             for future in [e.future for e in self._busy.values()] + [f for _, f in self._queue]:
                 _settle(future, exc)
         finally:  # settled futures stay as they are; the rest are cancelled
             self._shut()
+
+    def _take_inbox(self) -> None:
+        """Move what the caller submitted onto the loop's own queue (``popleft`` is atomic, so
+        a page submitted meanwhile is either moved now or at the next turn)."""
+        while self._inbox:
+            self._queue.append(self._inbox.popleft())
 
     def _timeout(self) -> float | None:
         waits = [exchange.deadline for exchange in self._busy.values()]
@@ -181,18 +191,10 @@ class PagePump:
                 connection = self._transport.checkout(self._origin, self._timeouts.get("connect"))
                 self._selector.register(connection.sock, selectors.EVENT_READ, connection)
             exchange.connection = connection
-            connection.reusable = False
-            connection.sock.settimeout(self._timeouts.get("write"))
-            connection.sock.sendall(self._request_for(page))
+            send_request(connection, self._request_for(page), self._timeouts.get("write"))
             connection.sock.settimeout(None)  # reads only once select says the socket is readable
         except httpx.TransportError as exc:
             self._failed(exchange, exc)
-            return
-        except TimeoutError:
-            self._failed(exchange, httpx.WriteTimeout("timed out"))
-            return
-        except OSError as exc:
-            self._failed(exchange, httpx.WriteError(str(exc) or type(exc).__name__))
             return
         read_timeout = self._timeouts.get("read")
         exchange.deadline = time.monotonic() + (read_timeout if read_timeout else 1e9)
@@ -264,8 +266,7 @@ class PagePump:
             self._drop(exchange)
             self._limiter.release()
             exchange.future.cancel()
-        while self._inbox:
-            self._queue.append(self._inbox.popleft())
+        self._take_inbox()
         self._abandon_queued()
         for connection in self._idle:
             self._selector.unregister(connection.sock)

@@ -45,6 +45,7 @@ __all__ = [
     "origin_of",
     "receive_some",
     "request_bytes",
+    "send_request",
 ]
 
 _Origin = tuple[str, str, int]
@@ -204,17 +205,7 @@ def request_bytes(request: httpx.Request, content: bytes) -> bytes:
 def _exchange(
     connection: Connection, request: httpx.Request, timeout: dict[str, Any]
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    sock = connection.sock
-    connection.reusable = False
-    payload = request_bytes(request, request.read())
-    try:
-        sock.settimeout(timeout.get("write"))
-        sock.sendall(payload)
-    except TimeoutError as exc:
-        raise httpx.WriteTimeout("timed out") from exc
-    except OSError as exc:
-        raise httpx.WriteError(str(exc) or type(exc).__name__) from exc
-
+    send_request(connection, request_bytes(request, request.read()), timeout.get("write"))
     response = ResponseReader()
     try:
         _receive(connection, response, timeout.get("read"))
@@ -222,6 +213,20 @@ def _exchange(
         response.parser = None  # the parser holds the response: no cycle left for the GC
         raise
     return response.finish()
+
+
+def send_request(connection: Connection, payload: bytes, write_timeout: float | None) -> None:
+    """Write a whole request; failures are raised as httpx's own exceptions. The connection is
+    not reusable until its response has ended cleanly. Shared by this transport and
+    :mod:`connectors.pump`."""
+    connection.reusable = False
+    try:
+        connection.sock.settimeout(write_timeout)
+        connection.sock.sendall(payload)
+    except TimeoutError as exc:
+        raise httpx.WriteTimeout("timed out") from exc
+    except OSError as exc:
+        raise httpx.WriteError(str(exc) or type(exc).__name__) from exc
 
 
 def _receive(connection: Connection, response: ResponseReader, read_timeout: float | None) -> None:

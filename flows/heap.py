@@ -1,9 +1,10 @@
 """Hand freed heap memory back to the operating system between batches (glibc only).
 
 Each batch allocates and frees tens of MB (texts, frames, Arrow buffers) on several threads;
-glibc keeps what is freed in per-thread arenas and returns it to the system only now and then. ``malloc_trim(0)`` after
-each committed batch returns the free pages of every arena at once: measured on a 1M-job sync,
-peak RSS 446 -> 433 MiB at no measurable CPU cost. Elsewhere (macOS, musl) it is a no-op.
+glibc keeps what is freed in per-thread arenas and returns it to the system only now and then.
+``malloc_trim(0)`` after each committed batch returns the free pages of every arena at once:
+measured on a 1M-job sync, peak RSS 446 -> 433 MiB at no measurable CPU cost. Elsewhere (macOS,
+musl) it is a no-op.
 """
 
 from __future__ import annotations
